@@ -152,7 +152,7 @@ class Service(Base):
     promised_unit = Column(String(10))
     immediate = Column(Boolean, nullable=False, default=False)  # 即办件
     # Fee
-    fee_charged = Column(Boolean, nullable=False, default=False)
+    fee_charged = Column(Boolean)  # None: the source does not say
     fee_standard = Column(Text)
     fee_basis = Column(Text)
     fee_reduction = Column(Text)
@@ -172,6 +172,7 @@ class Service(Base):
     source = Column(String(50), nullable=False, default="catalogue")  # sample / gdportal / ...
     is_sample = Column(Boolean, nullable=False, default=False)  # 示例数据
     guide_url = Column(String(500))
+    content_hash = Column(String(64))  # fingerprint of the imported record: unchanged input, no write
     updated_at = Column(DateTime, nullable=False, default=_now, onupdate=_now)
 
     department = relationship("Department", back_populates="services", foreign_keys=[department_id])

@@ -1,0 +1,61 @@
+"""The desk web service: `create_app()` is the factory uvicorn runs (`onewindow run`)."""
+from __future__ import annotations
+
+import logging
+from typing import Optional
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy import text
+
+from database.engine import database_url, make_session
+from desk import catalogue_api
+from desk.errors import install_error_handlers
+from knowledge.search import SearchService
+
+log = logging.getLogger(__name__)
+
+
+def create_app(url: Optional[str] = None) -> FastAPI:
+    app = FastAPI(
+        title="onewindow desk API",
+        description="一窗通办助手: the catalogue of government services (办事指南), search, bundles.",
+        version="0.1.0",
+    )
+    app.state.database_url = url or database_url()
+    app.state.search = SearchService(lambda: make_session(app.state.database_url))
+    install_error_handlers(app)
+    app.include_router(catalogue_api.router)
+
+    @app.on_event("startup")
+    def _warm_up() -> None:
+        # Build the index before the first request, not during it.
+        app.state.search.refresh(wait=True)
+        log.info("desk service ready on database %s", app.state.database_url.split("@")[-1])
+
+    @app.get("/", include_in_schema=False)
+    def index() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    @app.get("/healthz", tags=["health"], summary="Health of each component")
+    def healthz() -> JSONResponse:
+        components = {}
+        try:
+            with make_session(app.state.database_url) as session:
+                session.execute(text("SELECT 1"))
+            components["database"] = {"status": "ok"}
+        except Exception as exc:  # report, do not raise: this is the health page
+            components["database"] = {"status": "error", "detail": str(exc)[:200]}
+        engine = app.state.search._engine
+        components["search"] = (
+            {"status": "ok", "documents": len(engine.documents), "revision": engine.revision}
+            if engine is not None
+            else {"status": "starting"}
+        )
+        healthy = all(c["status"] == "ok" for c in components.values())
+        return JSONResponse(
+            status_code=200 if healthy else 503,
+            content={"status": "ok" if healthy else "degraded", "components": components},
+        )
+
+    return app

@@ -1,0 +1,226 @@
+"""Import the project's YAML catalogue (data/catalogue/, see knowledge.catalogue_schema).
+
+Departments and places are upserted by code, services by implementation code, bundles by code,
+parent items by code. The lists inside a service or bundle (materials, steps, place links,
+prerequisites, co-departments, members, partners) are replaced by what the file says; aliases
+made by staff (origin "staff") are kept. An invalid catalogue writes nothing.
+"""
+from __future__ import annotations
+
+import re
+from typing import Dict, List
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from knowledge.catalogue_schema import Catalogue, CatalogueError, ServiceSpec, load_catalogue
+from knowledge.importers.report import ImportReport
+from knowledge.importers.writer import ServiceRecord, ServiceWriter, assign
+from knowledge.models import Bundle, BundleMember, Department, Place, Service
+
+SOURCE = "catalogue"
+ALIAS_ORIGIN = "catalogue"
+
+# "<file>: entry 3 (name): reason" / "<file>: service <code> (<name>): reason" / "<file>: reason"
+_WHERE_RE = re.compile(r"^(?P<where>.+?: (?:entry \d+(?: \(.*?\))?|service \S+ \(.*?\)))(?:: |$)(?P<reason>.*)$")
+_FILE_RE = re.compile(r"^(?P<where>[^:]+?\.ya?ml(?:: line \d+)?): (?P<reason>.*)$")
+
+
+def split_problem(message: str) -> tuple[str, str]:
+    """Split a CatalogueError line into (where, reason) for the report."""
+    for pattern in (_WHERE_RE, _FILE_RE):
+        match = pattern.match(message)
+        if match and match.group("reason"):
+            return match.group("where"), match.group("reason")
+    return "", message
+
+
+def import_yaml_catalogue(session: Session, root, report: ImportReport) -> None:
+    try:
+        catalogue = load_catalogue(root)
+    except CatalogueError as exc:
+        report.aborted = True
+        for message in exc.problems:
+            report.error(*split_problem(message))
+        return
+    import_catalogue(session, catalogue, report)
+
+
+def import_catalogue(session: Session, catalogue: Catalogue, report: ImportReport) -> None:
+    """Upsert a validated catalogue into the session (no commit)."""
+    writer = ServiceWriter(session, report)
+    sample = catalogue.info.sample
+
+    # Departments by code.
+    for spec in catalogue.departments:
+        values = dict(
+            name=spec.name,
+            short_name=spec.short_name,
+            credit_code=spec.credit_code,
+            level=spec.level,
+            phone=spec.phone,
+            address=spec.address,
+            coordinating=spec.coordinating,
+            aliases=list(spec.aliases),
+        )
+        department = writer.departments.get(spec.code)
+        if department is None:
+            writer.add_department(Department(code=spec.code, **values))
+            report.count("departments", "created")
+        else:
+            old_name = department.name
+            if assign(department, values):
+                writer.departments_by_name.pop(old_name, None)
+                writer.departments_by_name[department.name] = department
+                report.count("departments", "updated")
+            else:
+                report.count("departments", "unchanged")
+
+    # Places by code.
+    for spec in catalogue.places:
+        values = dict(
+            name=spec.name,
+            address=spec.address,
+            opening_hours=spec.opening_hours,
+            phone=spec.phone,
+            transport=spec.transport,
+        )
+        place = writer.places.get(spec.code)
+        if place is None:
+            place = Place(code=spec.code, **values)
+            session.add(place)
+            writer.places[spec.code] = place
+            report.count("places", "created")
+        elif assign(place, values):
+            report.count("places", "updated")
+        else:
+            report.count("places", "unchanged")
+    session.flush()
+
+    # Services by implementation code.
+    codes: Dict[str, str] = {spec.basic_code: catalogue.implementation_code(spec) for spec in catalogue.services}
+    records = [_service_record(catalogue, spec, codes, sample) for spec in catalogue.services]
+    writer.write(records)
+
+    # Bundles by code.
+    service_ids: Dict[str, int] = {}
+    if codes:
+        service_ids = dict(
+            session.execute(select(Service.code, Service.id).where(Service.code.in_(list(codes.values())))).all()
+        )
+    existing = {
+        b.code: b
+        for b in session.execute(
+            select(Bundle).options(selectinload(Bundle.members), selectinload(Bundle.partner_departments))
+        ).scalars()
+    }
+    for index, spec in enumerate(catalogue.bundles):
+        where = f"{catalogue.root / 'bundles.yml'}: entry {index + 1} ({spec.name})"
+        bundle = existing.get(spec.code)
+        created = bundle is None
+        if created:
+            bundle = Bundle(code=spec.code)
+            session.add(bundle)
+        changed = assign(
+            bundle,
+            dict(
+                name=spec.name,
+                description=spec.description,
+                lead_department_id=writer.departments[spec.lead_department].id,
+                promised_limit=spec.promised_limit.value if spec.promised_limit else None,
+                promised_unit=spec.promised_limit.unit if spec.promised_limit else None,
+                aliases=list(spec.aliases),
+                is_sample=sample,
+            ),
+        )
+        partners = [writer.departments[code] for code in dict.fromkeys(spec.partner_departments)]
+        if list(bundle.partner_departments) != partners:
+            bundle.partner_departments = partners
+            changed = True
+        # Members, keyed by service so that a kept member is updated in place, not re-inserted.
+        current = {m.service_id: m for m in bundle.members}
+        members: List[BundleMember] = []
+        for position, member in enumerate(spec.members):
+            service_id = service_ids.get(codes[member.service])
+            if service_id is None:  # the member service failed to import
+                report.warning(where, f"member service {member.service} is not in the database; left out")
+                continue
+            link = current.get(service_id)
+            if link is None:
+                link = BundleMember(service_id=service_id, position=position, optional=member.optional)
+            else:
+                changed |= assign(link, dict(position=position, optional=member.optional))
+            members.append(link)
+        if [id(m) for m in bundle.members] != [id(m) for m in members]:
+            bundle.members = members
+            changed = True
+        report.count("bundles", "created" if created else "updated" if changed else "unchanged")
+    session.flush()
+
+
+def _service_record(catalogue: Catalogue, spec: ServiceSpec, codes: Dict[str, str], sample: bool) -> ServiceRecord:
+    where = f"{catalogue.service_files.get(spec.basic_code, catalogue.root)}: service {spec.basic_code} ({spec.name})"
+    limits = spec.time_limit
+    fields = dict(
+        basic_code=spec.basic_code,
+        name=spec.name,
+        short_name=spec.short_name,
+        service_type=spec.type,
+        level=spec.level,
+        variant_name=spec.variant,
+        co_handling_note=spec.co_handling_note,
+        entrusted_department=spec.entrusted_department,
+        service_objects=list(spec.objects),
+        themes=list(spec.themes),
+        conditions=spec.conditions,
+        legal_basis=spec.legal_basis,
+        special_procedures=spec.special_procedures,
+        statutory_limit=limits.statutory.value if limits.statutory else None,
+        statutory_unit=limits.statutory.unit if limits.statutory else None,
+        promised_limit=limits.promised.value if limits.promised else None,
+        promised_unit=limits.promised.unit if limits.promised else None,
+        immediate=limits.immediate,
+        fee_charged=spec.fee.charged,
+        fee_standard=spec.fee.standard,
+        fee_basis=spec.fee.basis,
+        fee_reduction=spec.fee.reduction,
+        visits_on_site=spec.visits_on_site,
+        online_url=spec.online.url,
+        online_depth=spec.online.depth,
+        appointment=spec.appointment.available,
+        appointment_url=spec.appointment.url,
+        express_delivery=spec.express_delivery,
+        result_name=spec.result,
+        consult_phone=spec.phones.consult,
+        complaint_phone=spec.phones.complaint,
+        faqs=[{"question": f.question, "answer": f.answer} for f in spec.faqs],
+        source=SOURCE,
+        is_sample=sample,
+        guide_url=spec.guide_url,
+    )
+    return ServiceRecord(
+        where=where,
+        code=codes[spec.basic_code],
+        department=spec.department,
+        fields=fields,
+        co_departments=list(spec.co_departments),
+        parent=(spec.parent.code, spec.parent.name) if spec.parent else None,
+        materials=[
+            dict(
+                name=m.name,
+                required=m.required,
+                form=m.form,
+                copies=m.copies,
+                source=m.source,
+                notes=m.notes,
+                blank_form_url=m.blank_form,
+                sample_url=m.sample,
+            )
+            for m in spec.materials
+        ],
+        steps=[dict(name=s.name, description=s.description) for s in spec.process],
+        places=[(ref.place, ref.window) for ref in spec.places],
+        aliases=list(spec.aliases),
+        alias_origin=ALIAS_ORIGIN,
+        prerequisites=[(codes[p.service], p.note) for p in spec.prerequisites],
+    )

@@ -1,0 +1,103 @@
+"""What search knows of each service, read from the database in a few bulk queries."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from knowledge.models import Bundle, Department, ParentItem, Service, ServiceAlias
+
+
+@dataclass
+class SearchDocument:
+    code: str
+    name: str
+    department: str
+    department_short: Optional[str] = None
+    department_aliases: Tuple[str, ...] = ()
+    parent_code: Optional[str] = None
+    parent_name: Optional[str] = None
+    variant: Optional[str] = None
+    short_name: Optional[str] = None
+    aliases: Tuple[str, ...] = ()
+    themes: Tuple[str, ...] = ()
+    result_name: Optional[str] = None
+    kind: str = "service"  # "service" or "bundle"
+
+
+@dataclass
+class Snapshot:
+    documents: List[SearchDocument]
+    revision: int = 0
+    parent_sizes: Dict[str, int] = field(default_factory=dict)
+
+
+def load_documents(session: Session, include_bundles: bool = True) -> List[SearchDocument]:
+    aliases: Dict[int, List[str]] = defaultdict(list)
+    for service_id, alias in session.execute(select(ServiceAlias.service_id, ServiceAlias.alias)):
+        aliases[service_id].append(alias)
+    rows = session.execute(
+        select(
+            Service.id,
+            Service.code,
+            Service.name,
+            Service.short_name,
+            Service.variant_name,
+            Service.themes,
+            Service.result_name,
+            Department.name,
+            Department.short_name,
+            Department.aliases,
+            ParentItem.code,
+            ParentItem.name,
+        )
+        .join(Department, Service.department_id == Department.id)
+        .outerjoin(ParentItem, Service.parent_id == ParentItem.id)
+        .order_by(Service.id)
+    )
+    documents = [
+        SearchDocument(
+            code=code,
+            name=name,
+            department=dept_name,
+            department_short=dept_short,
+            department_aliases=tuple(dept_aliases or ()),
+            parent_code=parent_code,
+            parent_name=parent_name,
+            variant=variant,
+            short_name=short_name,
+            aliases=tuple(aliases.get(sid, ())),
+            themes=tuple(themes or ()),
+            result_name=result_name,
+        )
+        for (
+            sid,
+            code,
+            name,
+            short_name,
+            variant,
+            themes,
+            result_name,
+            dept_name,
+            dept_short,
+            dept_aliases,
+            parent_code,
+            parent_name,
+        ) in rows
+    ]
+    if include_bundles:
+        for bundle in session.execute(select(Bundle).order_by(Bundle.id)).scalars():
+            documents.append(
+                SearchDocument(
+                    code=bundle.code,
+                    name=bundle.name,
+                    department=bundle.lead_department.name,
+                    department_short=bundle.lead_department.short_name,
+                    aliases=tuple(bundle.aliases or ()),
+                    kind="bundle",
+                )
+            )
+    return documents

@@ -1,0 +1,350 @@
+"""Ranking services for a message in colloquial Chinese.
+
+Pipeline for a query:
+1. normalise (NFKC, lower case);
+2. expand colloquial terms with the formal terms of the vocabulary (驾照 -> 机动车驾驶证);
+3. segment with jieba (catalogue user dictionary), drop asking words (怎么, 需要, 材料 ...);
+4. score with two BM25F indexes: jieba words and character bigrams (robust where segmentation of
+   query and name differ), over the fields name, aliases, parent item, variant, department;
+5. rerank the best candidates by how much of the query they cover (a name that explains every
+   content word of the query beats one that matches a single frequent word many times);
+6. report when the leading results are variants of one parent item, so the bot can ask which.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from knowledge.search.documents import SearchDocument
+from knowledge.search.index import FieldSpec, SparseIndex
+from knowledge.search.lexicon import Lexicon, default_lexicon
+from knowledge.search.mentions import DepartmentMentions, Mention
+from knowledge.search.text import Segmenter, char_ngrams, chunks, normalize, stopwords
+
+WORD_FIELDS = {
+    "name": FieldSpec(weight=1.0, b=0.6),
+    "alias": FieldSpec(weight=0.9, b=0.3),
+    "parent": FieldSpec(weight=0.35, b=0.5),
+    "variant": FieldSpec(weight=0.5, b=0.3),
+    "department": FieldSpec(weight=0.2, b=0.0),
+    "extra": FieldSpec(weight=0.1, b=0.0),
+}
+
+
+@dataclass
+class SearchConfig:
+    char_weight: float = 0.6  # bigram channel relative to the word channel
+    expansion_weight: float = 0.6  # formal terms from the vocabulary relative to the user's words
+    candidates: int = 60  # how many go to the reranker
+    coverage_weight: float = 0.4  # weight of the share of the query a service explains
+    name_weight: float = 0.3  # weight of the share of the service's name the query explains
+    variant_margin: float = 0.85  # variants scoring within this share of the best are offered
+    min_score: float = 0.05  # below this share of a perfect match, nothing is returned
+    min_relative: float = 0.4  # results scoring under this share of the best are noise
+    department_boost: float = 0.1  # added for services of a department the query names
+    intent_penalty: float = 0.1  # taken off a lookup service (…查询) for a query that asks for none
+
+
+@dataclass
+class Hit:
+    code: str
+    name: str
+    department: str
+    score: float
+    kind: str = "service"
+    parent_code: Optional[str] = None
+    parent_name: Optional[str] = None
+    variant: Optional[str] = None
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "name": self.name, "department": self.department, "score": round(self.score, 4)}
+
+
+@dataclass
+class VariantGroup:
+    """The leading results are variants of one parent item: ask which case applies."""
+
+    parent_code: str
+    parent_name: str
+    options: List[Hit]
+
+
+@dataclass
+class QueryAnalysis:
+    text: str
+    content: List[str]  # content words of the user's own text
+    expansions: List[Tuple[str, Tuple[str, ...]]]
+    word_terms: List[Tuple[str, float]]
+    char_terms: List[Tuple[str, float]]
+    concepts: List[Tuple[Tuple[str, ...], float]]  # (a content word and its formal alternatives, idf weight)
+    grams: frozenset = frozenset()  # every bigram of the query and its expansions
+    mentions: List[Mention] = field(default_factory=list)  # departments the query names
+    lookup: bool = False  # the query asks to look something up (查, 进度, 办好没有 ...)
+
+
+@dataclass
+class SearchResult:
+    query: str
+    hits: List[Hit]
+    analysis: Optional[QueryAnalysis] = None
+    variant_group: Optional[VariantGroup] = None
+
+    @property
+    def best(self) -> Optional[Hit]:
+        return self.hits[0] if self.hits else None
+
+
+# Bigrams that mark a lookup: in a name (…查询, …进度) and in a query (expanded 查 -> 查询).
+LOOKUP_CUES = ("查询", "进度", "名录")
+_NAME_PART_SPLIT = re.compile(r"[()（）、，,；;和及与或的]+")
+
+
+def catalogue_terms(documents: Sequence[SearchDocument], min_count: int = 3) -> List[str]:
+    """Words for jieba's user dictionary: aliases, short names, department names, and the parts
+    of service names that recur across the catalogue (往来港澳通行证, 住房公积金 ...)."""
+    terms = set()
+    counts: Dict[str, int] = {}
+    for doc in documents:
+        for value in (doc.short_name, doc.department_short, doc.result_name, *doc.aliases, *doc.department_aliases):
+            if value:
+                terms.add(normalize(value))
+        for part in _NAME_PART_SPLIT.split(normalize(doc.name)):
+            if 3 <= len(part) <= 8:
+                counts[part] = counts.get(part, 0) + 1
+    terms.update(part for part, count in counts.items() if count >= min_count)
+    return sorted(t for t in terms if 2 <= len(t) <= 12)
+
+
+class SearchEngine:
+    """An immutable index over a list of documents. Build once, query from many threads."""
+
+    def __init__(
+        self,
+        documents: Sequence[SearchDocument],
+        lexicon: Optional[Lexicon] = None,
+        config: Optional[SearchConfig] = None,
+        revision: int = 0,
+    ):
+        self.documents = list(documents)
+        self.lexicon = lexicon if lexicon is not None else default_lexicon()
+        self.config = config or SearchConfig()
+        self.revision = revision
+        self.segmenter = Segmenter([*catalogue_terms(self.documents), *self.lexicon.terms()])
+        self._stop = stopwords()
+        self.parent_sizes: Dict[str, int] = {}
+        for doc in self.documents:
+            if doc.parent_code:
+                self.parent_sizes[doc.parent_code] = self.parent_sizes.get(doc.parent_code, 0) + 1
+        self._by_code = {doc.code: i for i, doc in enumerate(self.documents)}
+        self._match_text = [self._doc_match_text(doc) for doc in self.documents]
+        self.mentions = DepartmentMentions(self.documents, self.lexicon)
+        self._lookup = np.fromiter(
+            (any(cue in doc.name for cue in LOOKUP_CUES) for doc in self.documents), dtype=bool, count=len(self.documents)
+        )
+        self.words = SparseIndex(WORD_FIELDS)
+        self.chars = SparseIndex(WORD_FIELDS)
+        word_docs, char_docs = [], []
+        for doc in self.documents:
+            fields = self._doc_fields(doc)
+            word_docs.append({f: [w for t in texts for w in self.segmenter.words(t)] for f, texts in fields.items()})
+            char_docs.append({f: [g for t in texts for g in char_ngrams(t)] for f, texts in fields.items()})
+        self.words.build(word_docs)
+        self.chars.build(char_docs)
+
+    # ----------------------------------------------------------------------------------- build
+    @staticmethod
+    def _doc_fields(doc: SearchDocument) -> Dict[str, List[str]]:
+        parent = doc.parent_name if doc.parent_name and doc.parent_name != doc.name else None
+        return {
+            "name": [normalize(doc.name)],
+            "alias": [normalize(a) for a in (doc.short_name, *doc.aliases) if a],
+            "parent": [normalize(parent)] if parent else [],
+            "variant": [normalize(doc.variant)] if doc.variant else [],
+            "department": [normalize(d) for d in (doc.department, doc.department_short, *doc.department_aliases) if d],
+            "extra": [normalize(t) for t in (*doc.themes, doc.result_name) if t],
+        }
+
+    @staticmethod
+    def _doc_match_text(doc: SearchDocument) -> str:
+        parts = [doc.name, doc.short_name, doc.parent_name, doc.variant, *doc.aliases]
+        return normalize(" ".join(p for p in parts if p))
+
+    # ----------------------------------------------------------------------------------- query
+    def analyze(self, query: str) -> QueryAnalysis:
+        cfg = self.config
+        text = normalize(query)
+        expansions = self.lexicon.expansions(text)
+        tokens = self.segmenter.cut(text)
+        content_tokens = [t for t in tokens if t not in self._stop]
+        # Search-mode words of the content (adds dictionary sub-words of long compounds).
+        content: List[str] = []
+        for token in content_tokens:
+            for word in self.segmenter.words(token):
+                if word not in self._stop and word not in content:
+                    content.append(word)
+        word_terms = [(w, 1.0) for w in content]
+        # Bigrams over the text with asking words blanked out.
+        kept = "".join(t if t not in self._stop else " " for t in tokens)
+        char_terms = [(g, 1.0) for g in char_ngrams(kept) if len(g) == 2]
+
+        concepts: List[Tuple[Tuple[str, ...], float]] = []
+        mentions = self.mentions.find(text)
+        # A department named in the query favours its services; it is not part of what is asked.
+        spans = [(e.start, e.end) for e in expansions] + [(m.start, m.end) for m in mentions]
+        expanded = [(e.colloquial, e.formal) for e in expansions]
+        position = 0
+        for token in tokens:
+            start = text.find(token, position)
+            end = start + len(token) if start >= 0 else position
+            position = max(position, end)
+            if token in self._stop or any(a <= start < b for a, b in spans):
+                continue
+            formal = self.lexicon.word_expansion(token)
+            if formal:
+                expanded.append((token, formal))
+            elif len(token) >= 2:
+                concepts.append(((token,), self._weight(token)))
+        expanded = [
+            (c, f) for c, f in expanded if not any(m.start <= text.find(c) < m.end for m in mentions)
+        ]
+        for colloquial, formal in expanded:
+            formal_words = []
+            for term in formal:
+                formal_words.extend(self.segmenter.words(term))
+                char_terms.extend((g, cfg.expansion_weight) for g in char_ngrams(term) if len(g) == 2)
+            word_terms.extend((w, cfg.expansion_weight) for w in formal_words if w not in self._stop)
+            concepts.append(((colloquial, *formal), max(self._weight(t) for t in formal)))
+        char_terms_set = {g for g, _ in char_terms}
+        return QueryAnalysis(
+            text=text,
+            content=content,
+            expansions=expanded,
+            word_terms=word_terms,
+            char_terms=char_terms,
+            concepts=concepts,
+            grams=frozenset(g for g, _ in char_terms),
+            mentions=mentions,
+            lookup=any(cue in gram for gram in char_terms_set for cue in LOOKUP_CUES),
+        )
+
+    def _weight(self, term: str) -> float:
+        """How much a concept says: the mean idf of its bigrams (rare words weigh more)."""
+        grams = [g for g in char_ngrams(term) if len(g) == 2] or [term]
+        values = [self.chars.term_idf(g) for g in grams]
+        known = [v for v in values if v > 0]
+        return sum(known) / len(known) if known else 1.0
+
+    def _coverage(self, analysis: QueryAnalysis, doc_index: int) -> float:
+        """Share (by idf weight) of the query's concepts the service's names explain: a concept is
+        explained by any alternative found as a substring, or by half its bigrams at least."""
+        if not analysis.concepts:
+            return 0.0
+        text = self._match_text[doc_index]
+        covered = total = 0.0
+        for alternatives, weight in analysis.concepts:
+            best = 0.0
+            for alternative in alternatives:
+                if alternative in text:
+                    best = 1.0
+                    break
+                grams = [g for g in char_ngrams(alternative) if len(g) == 2]
+                if len(grams) >= 2:
+                    share = sum(1 for g in grams if g in text) / len(grams)
+                    best = max(best, share if share >= 0.5 else 0.0)
+            covered += best * weight
+            total += weight
+        return covered / total
+
+    def _name_coverage(self, analysis: QueryAnalysis, doc_index: int) -> float:
+        """Share (by idf weight) of the service name's bigrams that the query, with its
+        expansions, explains: qualifiers nobody asked for (乘务签注, 进度查询) cost."""
+        grams = set(g for g in char_ngrams(normalize(self.documents[doc_index].name)) if len(g) == 2)
+        if not grams:
+            return 0.0
+        total = matched = 0.0
+        for gram in grams:
+            weight = self.chars.term_idf(gram)
+            total += weight
+            if gram in analysis.grams:
+                matched += weight
+        return matched / total if total else 0.0
+
+    def search(self, query: str, limit: int = 10, kinds: Iterable[str] = ("service", "bundle")) -> SearchResult:
+        cfg = self.config
+        analysis = self.analyze(query)
+        if not self.documents or not (analysis.word_terms or analysis.char_terms):
+            return SearchResult(query=query, hits=[], analysis=analysis)
+        scores = self.words.scores(analysis.word_terms)
+        scores += cfg.char_weight * self.chars.scores(analysis.char_terms)
+        kinds = set(kinds)
+        if kinds != {"service", "bundle"}:
+            mask = np.fromiter((d.kind in kinds for d in self.documents), dtype=bool, count=len(self.documents))
+            scores = np.where(mask, scores, 0.0)
+        positive = int(np.count_nonzero(scores))
+        if positive == 0:
+            return SearchResult(query=query, hits=[], analysis=analysis)
+        named = self.mentions.documents_of(analysis.mentions) if analysis.mentions else None
+        selection = scores
+        if named is not None and len(named):
+            selection = scores.copy()
+            selection[named] *= 1.0 + 3 * cfg.department_boost
+        k = min(cfg.candidates, positive)
+        candidates = np.argpartition(-selection, k - 1)[:k]
+        top = float(scores[candidates].max())
+        boosted = (
+            set(candidates[np.isin(candidates, named)].tolist()) if named is not None and len(named) else set()
+        )
+        reranked = []
+        for i in candidates:
+            base = float(scores[i]) / top
+            coverage = self._coverage(analysis, int(i))
+            name_coverage = self._name_coverage(analysis, int(i))
+            final = (
+                (1.0 - cfg.coverage_weight - cfg.name_weight) * base
+                + cfg.coverage_weight * coverage
+                + cfg.name_weight * name_coverage
+                + (cfg.department_boost if int(i) in boosted else 0.0)
+                - (cfg.intent_penalty if self._lookup[i] and not analysis.lookup else 0.0)
+            )
+            reranked.append((final, base, int(i)))
+        reranked.sort(key=lambda item: (-item[0], -item[1], len(self.documents[item[2]].name)))
+        hits = []
+        floor = max(cfg.min_score, reranked[0][0] * cfg.min_relative) if reranked else cfg.min_score
+        for final, _base, i in reranked:
+            if final < floor:
+                break
+            doc = self.documents[i]
+            hits.append(
+                Hit(
+                    code=doc.code,
+                    name=doc.name,
+                    department=doc.department,
+                    score=final,
+                    kind=doc.kind,
+                    parent_code=doc.parent_code,
+                    parent_name=doc.parent_name,
+                    variant=doc.variant,
+                )
+            )
+        result = SearchResult(query=query, hits=hits[:limit], analysis=analysis)
+        result.variant_group = self._variant_group(hits)
+        return result
+
+    def _variant_group(self, hits: List[Hit]) -> Optional[VariantGroup]:
+        if len(hits) < 2 or not hits[0].parent_code:
+            return None
+        parent = hits[0].parent_code
+        if self.parent_sizes.get(parent, 0) < 2:
+            return None
+        floor = hits[0].score * self.config.variant_margin
+        options = [h for h in hits if h.parent_code == parent and h.score >= floor]
+        if len(options) < 2:
+            return None
+        return VariantGroup(parent_code=parent, parent_name=hits[0].parent_name or hits[0].name, options=options[:5])
+
+    def get(self, code: str) -> Optional[SearchDocument]:
+        i = self._by_code.get(code)
+        return self.documents[i] if i is not None else None

@@ -1,0 +1,22 @@
+"""Small helpers for tests that edit catalogue YAML files."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+
+def read_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def write_yaml(path: Path, data: Any) -> None:
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def edit_yaml(path: Path, change: Callable[[Any], Any]) -> None:
+    """Load, change (in place, or return a replacement), write back."""
+    data = read_yaml(path)
+    result = change(data)
+    write_yaml(path, data if result is None else result)
