@@ -3,7 +3,9 @@
 #   make test  - the same set-up, then the whole test suite
 #   make bench - the same set-up, then the benchmarks (prints figures)
 
-PYTHON ?= python3.10
+# Python 3.10 (Rasa 3.6 supports nothing newer): python3.10 on PATH (pyenv resolves it through
+# .python-version), else pyenv's 3.10 install, else set PYTHON=/path/to/python3.10.
+PYTHON ?= $(shell command -v python3.10 2>/dev/null || ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.10*/bin/python3.10 2>/dev/null | tail -n 1)
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
@@ -12,7 +14,7 @@ CLI    := $(VENV)/bin/onewindow
 .PHONY: run test bench setup venv eval clean
 
 $(STAMP): pyproject.toml constraints.txt
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.10 (see README)"; exit 1; }
+	@test -n "$(PYTHON)" && $(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null || { echo "error: Python 3.10 not found; install it or run make PYTHON=/path/to/python3.10 (see README)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=23,<25"
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'

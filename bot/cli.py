@@ -193,9 +193,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         port = int(port_text)
     except ValueError:
         raise CliError(f"ONEWINDOW_DESK_PORT must be a port number, not {port_text!r}") from None
-    # The desk package lives at the project root; make it importable however we were started.
-    if str(PROJECT_ROOT) not in sys.path:
-        sys.path.insert(0, str(PROJECT_ROOT))
     uvicorn.run("desk.app:create_app", factory=True, host=host, port=port)
     return 0
 
@@ -296,6 +293,8 @@ def _user_error(exc: Exception) -> Optional[str]:
         return f"cannot use the database at {_display_url(database_url())}: {exc.orig}"
     if isinstance(exc, ModuleNotFoundError) and exc.name in ("uvicorn", "desk", "desk.app"):
         return f"the desk web service is not available ({exc})"
+    if isinstance(exc, OSError) and not isinstance(exc, ImportError):
+        return str(exc)  # a file or folder that cannot be read or created
     return None
 
 

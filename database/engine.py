@@ -33,10 +33,14 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-@lru_cache(maxsize=8)
 def get_engine(url: str | None = None) -> Engine:
-    """One engine per URL per process."""
-    url = url or database_url()
+    """One engine per URL per process (the URL is resolved before the cache, so a changed
+    ONEWINDOW_DATABASE_URL is honoured)."""
+    return _engine_for(url or database_url())
+
+
+@lru_cache(maxsize=8)
+def _engine_for(url: str) -> Engine:
     kwargs: dict = {"future": True}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]

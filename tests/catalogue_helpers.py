@@ -16,7 +16,7 @@ def write_yaml(path: Path, data: Any) -> None:
 
 
 def edit_yaml(path: Path, change: Callable[[Any], Any]) -> None:
-    """Load, change (in place, or return a replacement), write back."""
+    """Load, let `change` edit the data in place (its return value is ignored), write back."""
     data = read_yaml(path)
-    result = change(data)
-    write_yaml(path, data if result is None else result)
+    change(data)
+    write_yaml(path, data)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from sqlalchemy import event, func, select
@@ -12,7 +11,7 @@ from conftest import DEFAULT_CATALOGUE, FIXTURE_CATALOGUE, GUANGDONG_EXPORT
 from database.engine import get_engine
 from knowledge.importers import GDPORTAL, YAML_CATALOGUE, ImportFormatError, detect_format, import_path
 from knowledge.importers.gdportal import parse_time_limit
-from knowledge.models import Bundle, Department, Material, ParentItem, Place, Service, ServiceAlias
+from knowledge.models import Department, Material, ParentItem, Place, Service, ServiceAlias
 from knowledge.repository import catalogue_stats, get_bundle, get_service, list_bundles, list_departments
 from knowledge.revision import bump_revision, get_revision
 
@@ -149,7 +148,7 @@ def test_fixture_catalogue_lands_every_element(session):
         "新生儿出生一件事", "T-WJ", 5, "工作日"
     )
     assert bundle.description.startswith("一次申请") and bundle.aliases == ["宝宝出生办证"] and bundle.is_sample
-    assert [d.code for d in bundle.partner_departments] == ["T-GA"]
+    assert sorted(d.code for d in bundle.partner_departments) == ["T-GA", "T-ZSJ"]
     assert [(m.position, m.service.code, m.optional) for m in bundle.members] == [
         (0, BIRTH_REGISTRATION, False),
         (1, BIRTH_CERTIFICATE, False),
@@ -228,6 +227,17 @@ def test_invalid_catalogue_writes_nothing(session, catalogue_copy):
     assert "aborted" in report.summary()
     assert catalogue_stats(session) == {"services": 0, "departments": 0, "bundles": 0}
     assert get_revision(session) == 0
+
+
+def test_values_the_database_cannot_hold_abort_the_import_with_their_entry(session, catalogue_copy):
+    edit_yaml(catalogue_copy / "services" / "health.yml", lambda s: s[0]["online"].update(depth="全程网办" * 20))
+    edit_yaml(catalogue_copy / "places.yml", lambda p: p[1].update(name=p[0]["name"], address=p[0]["address"]))
+    report = import_path(session, catalogue_copy)
+    assert report.aborted
+    messages = [str(p) for p in report.problems]
+    assert any("health.yml: service 440307006001 (生育登记)" in m and "online_depth is 80 characters" in m for m in messages)
+    assert any("places.yml: entry 2" in m and "same name and address as place t-hall" in m for m in messages)
+    assert catalogue_stats(session)["services"] == 0
 
 
 def test_default_catalogue_imports_without_problems(session):
@@ -383,7 +393,7 @@ def test_portal_import_reports_broken_lines_and_imports_the_rest(session, tmp_pa
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     report = import_path(session, path)
     assert not report.aborted
-    assert (report.created, report.failed) == (2, 6), report.problems
+    assert (report.created, report.failed) == (2, 7), report.problems
     errors = {p.where.split(" (")[0]: p.reason for p in report.errors}
     assert set(errors) == {"line 2", "line 3", "line 4", "line 6", "line 7", "line 8", "line 10"}
     assert "not valid JSON" in errors["line 2"]
@@ -406,15 +416,17 @@ def test_portal_reimport_of_a_changed_record_updates_it(session, tmp_path):
     service = get_service(session, "11440000006939756B2440101007000")
     session.add(ServiceAlias(service_id=service.id, alias="价格申报", origin="staff"))
     session.commit()
-    path.write_text(
-        json.dumps(portal_record(matter_daily="涨价申报", handle_location="无线下办理窗口")) + "\n", encoding="utf-8"
+    changed = portal_record(
+        matter_daily="涨价申报", handle_location="无线下办理窗口", DEPT_NAME="广东省价格局", ORGCODE="000000001"
     )
+    path.write_text(json.dumps(changed) + "\n", encoding="utf-8")
     report = import_path(session, path)
     assert (report.updated, report.revision) == (1, 2)
-    session.expire_all()
+    # Same session, no expire_all: what the session already held is brought up to date.
     service = get_service(session, "11440000006939756B2440101007000")
     assert sorted((a.alias, a.origin) for a in service.aliases) == [("价格申报", "staff"), ("涨价申报", "import")]
     assert service.places == []
+    assert (service.department.code, service.department.name) == ("gd-000000001", "广东省价格局")
 
 
 @pytest.mark.skipif(not GUANGDONG_EXPORT.exists(), reason=f"the shared export is not at {GUANGDONG_EXPORT}")

@@ -85,3 +85,28 @@ def test_tables_without_migration_history_are_refused(tmp_path):
     load_models().create_all(get_engine(url))
     with pytest.raises(MigrationError, match="no migration history"):
         upgrade(url)
+
+
+def test_batch_table_rebuilds_keep_the_rows_that_reference_the_table(db_url):
+    """Future SQLite batch migrations copy, drop and rename tables: with foreign keys on, the
+    drop would cascade-delete referencing rows. Migrations run with foreign keys off."""
+    from alembic.operations import Operations
+    from sqlalchemy import String
+
+    from database.migrate import _migration_connection
+    from knowledge.models import Material
+
+    with make_session(db_url) as session:
+        department = Department(code="D1", name="测试局")
+        service = Service(code="S1", name="测试事项", department=department)
+        service.materials = [Material(name="身份证")]
+        session.add(service)
+        session.commit()
+    with _migration_connection(db_url) as connection:
+        operations = Operations(MigrationContext.configure(connection))
+        with operations.batch_alter_table("services", recreate="always") as batch:
+            batch.alter_column("online_depth", existing_type=String(50), type_=String(60))
+        connection.commit()
+    with make_session(db_url) as session:
+        assert [m.name for m in session.execute(select(Material)).scalars()] == ["身份证"]
+        assert session.execute(text("PRAGMA foreign_keys")).scalar_one() == 1

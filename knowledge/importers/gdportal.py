@@ -348,9 +348,11 @@ def import_gdportal(session: Session, path: Path, report: ImportReport) -> None:
             report.error(where, error)
             report.count("services", "failed")
             continue
+        warnings_before = len(report.problems)
         try:
             mapped.append(map_record(where, obj, report))
         except RecordError as exc:
+            del report.problems[warnings_before:]  # warnings about a record that failed anyway
             report.error(where, str(exc))
             report.count("services", "failed")
 

@@ -77,17 +77,17 @@ class ServiceWriter:
         self.session = session
         self.report = report
         self.departments: Dict[str, Department] = {
-            d.code: d for d in session.execute(select(Department)).scalars()
+            d.code: d for d in session.execute(select(Department).execution_options(populate_existing=True)).scalars()
         }
         self.departments_by_name: Dict[str, Department] = {d.name: d for d in self.departments.values()}
         self.places: Dict[str, Place] = {}
         self.places_by_key: Dict[Tuple[str, str], Place] = {}
-        for place in session.execute(select(Place)).scalars():
+        for place in session.execute(select(Place).execution_options(populate_existing=True)).scalars():
             if place.code:
                 self.places[place.code] = place
             self.places_by_key[(place.name, place.address)] = place
         self.parents: Dict[str, ParentItem] = {
-            p.code: p for p in session.execute(select(ParentItem)).scalars()
+            p.code: p for p in session.execute(select(ParentItem).execution_options(populate_existing=True)).scalars()
         }
         self.existing: Dict[str, Tuple[int, Optional[str]]] = {
             code: (id_, hash_)
@@ -191,6 +191,9 @@ class ServiceWriter:
                         selectinload(Service.co_departments),
                         selectinload(Service.prerequisite_links),
                     )
+                    # Refresh objects the session already holds (sessions do not expire on
+                    # commit here, so their collections may predate rows added elsewhere).
+                    .execution_options(populate_existing=True)
                 )
                 loaded = {s.code: s for s in self.session.execute(query).scalars()}
             for record, digest in chunk:
@@ -205,6 +208,9 @@ class ServiceWriter:
                 self._apply(service, record, digest)
                 written[record.code] = service
             self.session.flush()
+            for service in loaded.values():
+                # department_id / parent_id were set directly: reload the objects on next access.
+                self.session.expire(service, ["department", "parent"])
 
         self._link_prerequisites([r for r, _ in pending], written, created)
         return written
@@ -215,7 +221,7 @@ class ServiceWriter:
         service.department_id = self.departments[record.department].id
         service.parent_id = self.parents[record.parent[0]].id if record.parent else None
         co_departments = [self.departments[code] for code in dict.fromkeys(record.co_departments)]
-        if list(service.co_departments) != co_departments:
+        if {id(d) for d in service.co_departments} != {id(d) for d in co_departments}:  # unordered
             service.co_departments = co_departments
         service.materials = [Material(position=i, **m) for i, m in enumerate(record.materials)]
         service.steps = [ProcessStep(position=i, **s) for i, s in enumerate(record.steps)]

@@ -16,7 +16,17 @@ from sqlalchemy.orm import Session, selectinload
 from knowledge.catalogue_schema import Catalogue, CatalogueError, ServiceSpec, load_catalogue
 from knowledge.importers.report import ImportReport
 from knowledge.importers.writer import ServiceRecord, ServiceWriter, assign
-from knowledge.models import Bundle, BundleMember, Department, Place, Service
+from knowledge.models import (
+    Bundle,
+    BundleMember,
+    Department,
+    Material,
+    ParentItem,
+    Place,
+    ProcessStep,
+    Service,
+    ServicePlace,
+)
 
 SOURCE = "catalogue"
 ALIAS_ORIGIN = "catalogue"
@@ -48,24 +58,21 @@ def import_yaml_catalogue(session: Session, root, report: ImportReport) -> None:
 
 def import_catalogue(session: Session, catalogue: Catalogue, report: ImportReport) -> None:
     """Upsert a validated catalogue into the session (no commit)."""
-    writer = ServiceWriter(session, report)
     sample = catalogue.info.sample
+    departments = [(spec.code, _department_values(spec)) for spec in catalogue.departments]
+    places = [(spec.code, _place_values(spec)) for spec in catalogue.places]
+    codes: Dict[str, str] = {spec.basic_code: catalogue.implementation_code(spec) for spec in catalogue.services}
+    records = [_service_record(catalogue, spec, codes, sample) for spec in catalogue.services]
+    if _check_fits(catalogue, departments, places, records, report):
+        report.aborted = True
+        return
+    writer = ServiceWriter(session, report)
 
     # Departments by code.
-    for spec in catalogue.departments:
-        values = dict(
-            name=spec.name,
-            short_name=spec.short_name,
-            credit_code=spec.credit_code,
-            level=spec.level,
-            phone=spec.phone,
-            address=spec.address,
-            coordinating=spec.coordinating,
-            aliases=list(spec.aliases),
-        )
-        department = writer.departments.get(spec.code)
+    for code, values in departments:
+        department = writer.departments.get(code)
         if department is None:
-            writer.add_department(Department(code=spec.code, **values))
+            writer.add_department(Department(code=code, **values))
             report.count("departments", "created")
         else:
             old_name = department.name
@@ -77,19 +84,12 @@ def import_catalogue(session: Session, catalogue: Catalogue, report: ImportRepor
                 report.count("departments", "unchanged")
 
     # Places by code.
-    for spec in catalogue.places:
-        values = dict(
-            name=spec.name,
-            address=spec.address,
-            opening_hours=spec.opening_hours,
-            phone=spec.phone,
-            transport=spec.transport,
-        )
-        place = writer.places.get(spec.code)
+    for code, values in places:
+        place = writer.places.get(code)
         if place is None:
-            place = Place(code=spec.code, **values)
+            place = Place(code=code, **values)
             session.add(place)
-            writer.places[spec.code] = place
+            writer.places[code] = place
             report.count("places", "created")
         elif assign(place, values):
             report.count("places", "updated")
@@ -98,8 +98,6 @@ def import_catalogue(session: Session, catalogue: Catalogue, report: ImportRepor
     session.flush()
 
     # Services by implementation code.
-    codes: Dict[str, str] = {spec.basic_code: catalogue.implementation_code(spec) for spec in catalogue.services}
-    records = [_service_record(catalogue, spec, codes, sample) for spec in catalogue.services]
     writer.write(records)
 
     # Bundles by code.
@@ -111,7 +109,9 @@ def import_catalogue(session: Session, catalogue: Catalogue, report: ImportRepor
     existing = {
         b.code: b
         for b in session.execute(
-            select(Bundle).options(selectinload(Bundle.members), selectinload(Bundle.partner_departments))
+            select(Bundle)
+            .options(selectinload(Bundle.members), selectinload(Bundle.partner_departments))
+            .execution_options(populate_existing=True)
         ).scalars()
     }
     for index, spec in enumerate(catalogue.bundles):
@@ -134,7 +134,8 @@ def import_catalogue(session: Session, catalogue: Catalogue, report: ImportRepor
             ),
         )
         partners = [writer.departments[code] for code in dict.fromkeys(spec.partner_departments)]
-        if list(bundle.partner_departments) != partners:
+        # The link table keeps no order: compare as sets.
+        if {id(d) for d in bundle.partner_departments} != {id(d) for d in partners}:
             bundle.partner_departments = partners
             changed = True
         # Members, keyed by service so that a kept member is updated in place, not re-inserted.
@@ -224,3 +225,74 @@ def _service_record(catalogue: Catalogue, spec: ServiceSpec, codes: Dict[str, st
         alias_origin=ALIAS_ORIGIN,
         prerequisites=[(codes[p.service], p.note) for p in spec.prerequisites],
     )
+
+
+def _department_values(spec) -> dict:
+    return dict(
+        name=spec.name,
+        short_name=spec.short_name,
+        credit_code=spec.credit_code,
+        level=spec.level,
+        phone=spec.phone,
+        address=spec.address,
+        coordinating=spec.coordinating,
+        aliases=list(spec.aliases),
+    )
+
+
+def _place_values(spec) -> dict:
+    return dict(
+        name=spec.name,
+        address=spec.address,
+        opening_hours=spec.opening_hours,
+        phone=spec.phone,
+        transport=spec.transport,
+    )
+
+
+def _too_long(model, values: dict, prefix: str = "") -> List[str]:
+    """Values longer than their column (PostgreSQL rejects them; SQLite would not notice)."""
+    problems = []
+    for key, value in values.items():
+        column = model.__table__.columns.get(key)
+        length = getattr(column.type, "length", None) if column is not None else None
+        if isinstance(value, str) and length and len(value) > length:
+            problems.append(f"{prefix}{key} is {len(value)} characters long, at most {length}")
+    return problems
+
+
+def _check_fits(catalogue: Catalogue, departments, places, records, report: ImportReport) -> bool:
+    """Report values that do not fit the database (the schema does not bound every length) and
+    places that share a name and address; True when there is any."""
+    problems: List[tuple] = []
+    root = catalogue.root
+    for index, ((code, values), spec) in enumerate(zip(departments, catalogue.departments)):
+        where = f"{root / 'departments.yml'}: entry {index + 1} ({spec.name})"
+        problems += [(where, p) for p in _too_long(Department, values)]
+        problems += [(where, f"alias {a} is longer than 200 characters") for a in values["aliases"] if len(a) > 200]
+    seen: Dict[tuple, str] = {}
+    for index, (code, values) in enumerate(places):
+        where = f"{root / 'places.yml'}: entry {index + 1} ({values['name']})"
+        problems += [(where, p) for p in _too_long(Place, values)]
+        key = (values["name"], values["address"])
+        if key in seen:
+            problems.append((where, f"same name and address as place {seen[key]}"))
+        seen.setdefault(key, code)
+    for record in records:
+        found = _too_long(Service, record.fields)
+        for i, material in enumerate(record.materials):
+            found += _too_long(Material, material, f"materials.{i}.")
+        for i, step in enumerate(record.steps):
+            found += _too_long(ProcessStep, step, f"process.{i}.")
+        for i, (_, window) in enumerate(record.places):
+            found += _too_long(ServicePlace, {"window": window}, f"places.{i}.")
+        if record.parent:
+            found += _too_long(ParentItem, {"name": record.parent[1]}, "parent.")
+        found += [f"alias {a} is longer than 200 characters" for a in record.aliases if len(a) > 200]
+        problems += [(record.where, p) for p in found]
+    for index, spec in enumerate(catalogue.bundles):
+        where = f"{root / 'bundles.yml'}: entry {index + 1} ({spec.name})"
+        problems += [(where, p) for p in _too_long(Bundle, {"name": spec.name})]
+    for where, reason in problems:
+        report.error(where, reason)
+    return bool(problems)
