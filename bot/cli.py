@@ -7,7 +7,9 @@
     onewindow kb stats [--json]     how many services, departments, bundles
     onewindow kb search QUERY|-     search the catalogue (knowledge.search.commands)
     onewindow kb eval FILE          measure search on a query file (knowledge.search.commands)
-    onewindow run                   start the desk web service
+    onewindow train [--force]       train the Rasa model if it is missing or stale
+    onewindow run                   train if needed, start action server, Rasa server, desk service
+    onewindow desk                  start only the desk web service
 
 The database is the one at ONEWINDOW_DATABASE_URL (default: var/onewindow.db). User errors print
 one clear line to stderr and exit non-zero, without a traceback.
@@ -16,12 +18,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib
 import json
-import os
 import sys
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import List, Optional
 
 from database.engine import PROJECT_ROOT, database_url
 
@@ -166,34 +166,51 @@ def cmd_kb_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-def _search_command(name: str) -> Callable[..., int]:
-    try:
-        commands = importlib.import_module("knowledge.search.commands")
-    except ModuleNotFoundError as exc:
-        if exc.name in ("knowledge.search", "knowledge.search.commands"):
-            raise CliError("search is not available: knowledge.search.commands is missing") from None
-        raise
-    return getattr(commands, name)
-
-
 def cmd_kb_search(args: argparse.Namespace) -> int:
-    return int(_search_command("run_search")(args.query, args.limit, args.json))
+    from knowledge.search.commands import run_search
+
+    return int(run_search(args.query, args.limit, args.json))
 
 
 def cmd_kb_eval(args: argparse.Namespace) -> int:
-    return int(_search_command("run_eval")(args.path, args.limit))
+    from knowledge.search.commands import run_eval
+
+    return int(run_eval(args.path, args.limit))
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from bot.training import train
+
+    try:
+        train(force=args.force)
+    except RuntimeError as exc:
+        raise CliError(str(exc)) from None
+    return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from bot.runner import Settings, run
+
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    try:
+        return run(settings)
+    except RuntimeError as exc:
+        raise CliError(str(exc)) from None
+
+
+def cmd_desk(args: argparse.Namespace) -> int:
     import uvicorn
 
-    host = os.environ.get("ONEWINDOW_HOST", "").strip() or "0.0.0.0"
-    port_text = os.environ.get("ONEWINDOW_DESK_PORT", "").strip() or "8000"
+    from bot.runner import Settings
+
     try:
-        port = int(port_text)
-    except ValueError:
-        raise CliError(f"ONEWINDOW_DESK_PORT must be a port number, not {port_text!r}") from None
-    uvicorn.run("desk.app:create_app", factory=True, host=host, port=port)
+        settings = Settings.from_env()
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    uvicorn.run("desk.app:create_app", factory=True, host=settings.host, port=settings.desk_port)
     return 0
 
 
@@ -249,7 +266,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=cmd_kb_eval)
     kb.set_defaults(handler=lambda args: _usage(kb))
 
-    commands.add_parser("run", help="start the desk web service").set_defaults(handler=cmd_run)
+    train = commands.add_parser("train", help="train the Rasa model if it is missing or stale")
+    train.add_argument("--force", action="store_true", help="train even when the model is up to date")
+    train.set_defaults(handler=cmd_train)
+    commands.add_parser(
+        "run", help="train if needed, then start the action server, the Rasa server and the desk service"
+    ).set_defaults(handler=cmd_run)
+    commands.add_parser("desk", help="start only the desk web service").set_defaults(handler=cmd_desk)
     parser.set_defaults(handler=lambda args: _usage(parser))
     return parser
 

@@ -14,6 +14,8 @@ from database.base import Base
 # Every module that declares models on database.Base. Extend this tuple when a new one appears.
 MODEL_MODULES: tuple[str, ...] = (
     "knowledge.models",
+    "handoff.models",
+    "analytics.models",
 )
 
 

@@ -7,7 +7,7 @@ web widget renders: materials checklist, time limit, fee, where and when, online
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 from knowledge.models import Bundle, Service
 

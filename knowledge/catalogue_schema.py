@@ -12,7 +12,6 @@ one `CatalogueError`, so an editor can fix them all in one pass.
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 

@@ -12,7 +12,7 @@ from database import make_session
 from database.migrate import upgrade
 from knowledge.importers import import_path
 from knowledge.search import SearchEngine, SearchService
-from knowledge.search.documents import SearchDocument, load_documents
+from knowledge.search.documents import SearchDocument
 from knowledge.search.evaluation import QueryFileError, evaluate, load_queries
 from knowledge.search.lexicon import Lexicon, default_lexicon
 from knowledge.search.text import char_ngrams, normalize

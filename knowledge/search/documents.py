@@ -26,6 +26,7 @@ class SearchDocument:
     themes: Tuple[str, ...] = ()
     result_name: Optional[str] = None
     kind: str = "service"  # "service" or "bundle"
+    members: Tuple[str, ...] = ()  # a bundle's member services (names and aliases)
 
 
 @dataclass
@@ -89,7 +90,13 @@ def load_documents(session: Session, include_bundles: bool = True) -> List[Searc
         ) in rows
     ]
     if include_bundles:
+        by_name: Dict[str, Tuple[str, ...]] = {d.name: d.aliases for d in documents}
         for bundle in session.execute(select(Bundle).order_by(Bundle.id)).scalars():
+            members = []
+            for member in bundle.members:
+                name = member.service.name
+                members.append(name)
+                members.extend(by_name.get(name, ())[:3])
             documents.append(
                 SearchDocument(
                     code=bundle.code,
@@ -98,6 +105,7 @@ def load_documents(session: Session, include_bundles: bool = True) -> List[Searc
                     department_short=bundle.lead_department.short_name,
                     aliases=tuple(bundle.aliases or ()),
                     kind="bundle",
+                    members=tuple(members),
                 )
             )
     return documents

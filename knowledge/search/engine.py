@@ -22,7 +22,7 @@ from knowledge.search.documents import SearchDocument
 from knowledge.search.index import FieldSpec, SparseIndex
 from knowledge.search.lexicon import Lexicon, default_lexicon
 from knowledge.search.mentions import DepartmentMentions, Mention
-from knowledge.search.text import Segmenter, char_ngrams, chunks, normalize, stopwords
+from knowledge.search.text import Segmenter, char_ngrams, normalize, stopwords
 
 WORD_FIELDS = {
     "name": FieldSpec(weight=1.0, b=0.6),
@@ -31,6 +31,7 @@ WORD_FIELDS = {
     "variant": FieldSpec(weight=0.5, b=0.3),
     "department": FieldSpec(weight=0.2, b=0.0),
     "extra": FieldSpec(weight=0.1, b=0.0),
+    "members": FieldSpec(weight=0.25, b=0.8),  # a bundle's member services
 }
 
 
@@ -165,11 +166,12 @@ class SearchEngine:
             "variant": [normalize(doc.variant)] if doc.variant else [],
             "department": [normalize(d) for d in (doc.department, doc.department_short, *doc.department_aliases) if d],
             "extra": [normalize(t) for t in (*doc.themes, doc.result_name) if t],
+            "members": [normalize(m) for m in doc.members],
         }
 
     @staticmethod
     def _doc_match_text(doc: SearchDocument) -> str:
-        parts = [doc.name, doc.short_name, doc.parent_name, doc.variant, *doc.aliases]
+        parts = [doc.name, doc.short_name, doc.parent_name, doc.variant, *doc.aliases, *doc.members]
         return normalize(" ".join(p for p in parts if p))
 
     # ----------------------------------------------------------------------------------- query

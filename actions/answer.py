@@ -1,0 +1,101 @@
+"""action_answer: questions about services, follow-ups, and choices among options."""
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import channel, db, entities, log, search, state, user_text
+from analytics.log import log_answer, log_unanswered
+from dialogue.turn import Decision, decide
+from knowledge import repository
+from knowledge.answers import ASPECT_LABELS, render_bundle, render_service
+
+
+def option_buttons(options: List[dict]) -> List[Dict[str, str]]:
+    return [
+        {"title": o["name"], "payload": "/choose_option" + json.dumps({"option": o["code"]}, ensure_ascii=False)}
+        for o in options
+    ]
+
+
+class ActionAnswer(Action):
+    def name(self) -> Text:
+        return "action_answer"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        text = user_text(tracker)
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        decision = decide(text, intent, entities(tracker), state(tracker), search())
+        if decision.kind == "answer":
+            return self._answer(dispatcher, tracker, decision, text)
+        if decision.kind == "choices":
+            label = ASPECT_LABELS.get(decision.aspect, "")
+            lines = "\n".join(f"{i}. {o['name']}" for i, o in enumerate(decision.options, start=1))
+            dispatcher.utter_message(
+                text=f"您想了解的是哪一项{('的' + label) if decision.aspect != 'overview' else ''}？请选择或回复序号：\n{lines}",
+                buttons=option_buttons(decision.options),
+                json_message={"type": "choices", "options": [{"code": o["code"], "name": o["name"]} for o in decision.options]},
+            )
+            return [SlotSet("options", decision.options), SlotSet("aspect", decision.aspect)]
+        failures = (tracker.get_slot("fallback_count") or 0) + 1
+        with db() as session:
+            log_unanswered(session, tracker.sender_id, channel(tracker), text, "no_service")
+        if decision.kind == "need_service":
+            dispatcher.utter_message(
+                text="请问您想办理什么事项？例如“办护照”“申请低保”“公积金提取”。",
+                json_message={"type": "fallback"},
+            )
+            return [SlotSet("fallback_count", failures), SlotSet("aspect", decision.aspect)]
+        # no_match: nothing fits well enough
+        message = "抱歉，我没有找到与您的问题对应的事项。您可以换个说法，比如说出要办的证件或事情的名称。"
+        buttons = option_buttons(decision.suggestions)
+        if decision.suggestions:
+            message += "\n您是不是想问：\n" + "\n".join(f"{i}. {o['name']}" for i, o in enumerate(decision.suggestions, 1))
+        if failures >= 2:
+            message += "\n如需帮助，可以回复“转人工”联系工作人员。"
+            buttons.append({"title": "转人工", "payload": "/human_handoff"})
+        dispatcher.utter_message(text=message, buttons=buttons, json_message={"type": "fallback"})
+        return [SlotSet("fallback_count", failures), SlotSet("options", decision.suggestions)]
+
+    def _answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, decision: Decision, text: str):
+        with db() as session:
+            if decision.service_kind == "bundle":
+                bundle = repository.get_bundle(session, decision.code)
+                if bundle is None:
+                    return self._missing(dispatcher, decision.code)
+                answer = render_bundle(bundle, decision.aspect)
+                ref = {"code": bundle.code, "name": bundle.name, "department": bundle.lead_department.name}
+            else:
+                service = repository.get_service(session, decision.code)
+                if service is None:
+                    return self._missing(dispatcher, decision.code)
+                answer = render_service(service, decision.aspect)
+                ref = {"code": service.code, "name": service.name, "department": service.department.name}
+            log_answer(session, tracker.sender_id, channel(tracker), text, ref["code"], ref["name"], decision.aspect)
+        dispatcher.utter_message(
+            text=answer.text,
+            json_message={
+                "type": "service_answer",
+                "service": ref,
+                "kind": decision.service_kind,
+                "aspect": decision.aspect,
+                "card": answer.card,
+            },
+        )
+        return [
+            SlotSet("service_code", decision.code),
+            SlotSet("service_kind", decision.service_kind),
+            SlotSet("aspect", decision.aspect),
+            SlotSet("options", []),
+            SlotSet("fallback_count", 0),
+        ]
+
+    @staticmethod
+    def _missing(dispatcher: CollectingDispatcher, code: str):
+        log.warning("service %s is no longer in the catalogue", code)
+        dispatcher.utter_message(text="抱歉，该事项已不在目录中，请重新描述您要办的事。", json_message={"type": "fallback"})
+        return [SlotSet("service_code", None), SlotSet("options", [])]

@@ -1,0 +1,1 @@
+"""What the conversations tell us: answered questions and their ratings, unanswered questions."""

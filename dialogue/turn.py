@@ -1,0 +1,140 @@
+"""Deciding a question turn: answer a service's aspect, offer choices, or admit no match.
+
+Inputs are what NLU found (intent, aspect entities with their spans, a chosen option) and the
+conversation's state (current service, aspect, options offered). The service is found by the
+knowledge search over the citizen's own words, so an imported catalogue needs no retraining.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence
+
+from dialogue.options import ordinal_choice, word_choice
+from knowledge.search import SearchResult, SearchService
+from knowledge.search.text import normalize
+
+DEFAULT_ASPECT = "overview"
+MAX_OPTIONS = 5
+CLOSE_MARGIN = 0.93  # different services scoring within this share of the best are close
+MIN_SCORE = 0.35  # a best result under this is not an answer
+_SWITCH = re.compile(r"(^(那|那么|还有|另外)|呢[?？!！。.\s]*$)")
+
+
+@dataclass
+class Entity:
+    name: str
+    value: str
+    start: Optional[int] = None
+    end: Optional[int] = None
+
+
+@dataclass
+class State:
+    service_code: Optional[str] = None
+    service_kind: Optional[str] = None  # "service" or "bundle"
+    aspect: Optional[str] = None
+    options: List[dict] = field(default_factory=list)  # [{"code", "name", "kind"}]
+
+
+@dataclass
+class Decision:
+    kind: str  # "answer", "choices", "no_match", "need_service"
+    code: Optional[str] = None
+    service_kind: str = "service"
+    aspect: str = DEFAULT_ASPECT
+    options: List[dict] = field(default_factory=list)
+    suggestions: List[dict] = field(default_factory=list)
+
+
+def _strip_spans(text: str, entities: Sequence[Entity]) -> str:
+    spans = sorted((e.start, e.end) for e in entities if e.start is not None and e.end is not None)
+    out, last = [], 0
+    for start, end in spans:
+        if start >= last:
+            out.append(text[last:start])
+            out.append(" ")
+            last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _option(hit) -> dict:
+    return {"code": hit.code, "name": hit.name, "kind": hit.kind}
+
+
+def _names_a_service(result: SearchResult) -> bool:
+    analysis = result.analysis
+    return bool(analysis and (analysis.concepts or analysis.mentions) and result.hits)
+
+
+def decide(
+    text: str,
+    intent: str,
+    entities: Sequence[Entity],
+    state: State,
+    search: SearchService,
+) -> Decision:
+    aspects = [e for e in entities if e.name == "aspect" and e.value]
+    aspect = aspects[0].value if aspects else None
+
+    # 1. A choice among the options offered.
+    chosen = next((e.value for e in entities if e.name == "option" and e.value), None)
+    if chosen:
+        option = next((o for o in state.options if o["code"] == chosen), None)
+        kind = option["kind"] if option else ("bundle" if search.engine.get(chosen) and search.engine.get(chosen).kind == "bundle" else "service")
+        return Decision("answer", code=chosen, service_kind=kind, aspect=aspect or state.aspect or DEFAULT_ASPECT)
+    if state.options:
+        index = ordinal_choice(text, len(state.options))
+        if index is None and intent in ("choose_option", "ask_service"):
+            names = [o["name"] for o in state.options]
+            index = word_choice(text, names, rank=lambda t: [h.name for h in search.search(t, limit=10).hits])
+            # Words that name a different service are a new question, not a choice.
+            if index is not None and intent == "ask_service":
+                best = search.search(_strip_spans(text, aspects), limit=1).hits
+                if best and best[0].name not in names:
+                    index = None
+        if index is not None:
+            option = state.options[index]
+            return Decision(
+                "answer", code=option["code"], service_kind=option.get("kind", "service"),
+                aspect=aspect or state.aspect or DEFAULT_ASPECT,
+            )
+        if intent == "choose_option":
+            return Decision("choices", options=state.options, aspect=aspect or state.aspect or DEFAULT_ASPECT)
+
+    # 2. What service does the message name, if any?
+    query = _strip_spans(text, aspects)
+    result = search.search(query, limit=10) if normalize(query).strip() else None
+    named = result is not None and _names_a_service(result) and intent != "ask_aspect"
+    if intent == "ask_aspect" and result is not None and result.hits and state.service_code is None:
+        named = _names_a_service(result)
+
+    if not named:
+        if state.service_code:
+            return Decision(
+                "answer", code=state.service_code, service_kind=state.service_kind or "service",
+                aspect=aspect or DEFAULT_ASPECT,
+            )
+        return Decision("need_service", aspect=aspect or DEFAULT_ASPECT)
+
+    # 3. The aspect: asked for, or kept when switching service ("那护照呢？").
+    if aspect is None:
+        aspect = state.aspect if (state.aspect and _SWITCH.search(normalize(text))) else DEFAULT_ASPECT
+
+    hits = result.hits
+    best = hits[0]
+    if best.score < MIN_SCORE:
+        return Decision("no_match", aspect=aspect, suggestions=[_option(h) for h in hits[:3]])
+    if result.variant_group is not None:
+        options = [_option(h) for h in result.variant_group.options[:MAX_OPTIONS]]
+        return Decision("choices", aspect=aspect, options=options)
+    close = [h for h in hits if h.score >= best.score * CLOSE_MARGIN]
+    if len(close) > 1 and len({h.name for h in close}) > 1:
+        seen, options = set(), []
+        for h in close:
+            if h.name not in seen:
+                seen.add(h.name)
+                options.append(_option(h))
+        return Decision("choices", aspect=aspect, options=options[:MAX_OPTIONS])
+    return Decision("answer", code=best.code, service_kind=best.kind, aspect=aspect)
