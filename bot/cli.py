@@ -178,6 +178,31 @@ def cmd_kb_eval(args: argparse.Namespace) -> int:
     return int(run_eval(args.path, args.limit))
 
 
+def cmd_eval_nlu(args: argparse.Namespace) -> int:
+    from bot.nlu_evaluation import evaluate_nlu
+
+    try:
+        report = evaluate_nlu()
+    except RuntimeError as exc:
+        raise CliError(str(exc)) from None
+    print(report.summary())
+    return 0
+
+
+def cmd_eval_dialogue(args: argparse.Namespace) -> int:
+    import httpx
+
+    from dialogue.evaluation import ConversationFileError, run
+
+    try:
+        run(args.path, args.url.rstrip("/"))
+    except (ConversationFileError, FileNotFoundError) as exc:
+        raise CliError(str(exc)) from None
+    except httpx.HTTPError as exc:
+        raise CliError(f"cannot talk to the bot at {args.url}: {exc}") from None
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from bot.training import train
 
@@ -210,7 +235,7 @@ def cmd_desk(args: argparse.Namespace) -> int:
         settings = Settings.from_env()
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    uvicorn.run("desk.app:create_app", factory=True, host=settings.host, port=settings.desk_port)
+    uvicorn.run("desk.app:create_app", factory=True, host=settings.host, port=settings.desk_port, ws="none")
     return 0
 
 
@@ -265,6 +290,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=_positive, default=DEFAULT_EVAL_LIMIT)
     evaluate.set_defaults(handler=cmd_kb_eval)
     kb.set_defaults(handler=lambda args: _usage(kb))
+
+    ev = commands.add_parser("eval", help="measure the conversation (NLU, dialogue)")
+    ev_commands = ev.add_subparsers(dest="eval_command", metavar="COMMAND")
+    ev_commands.add_parser("nlu", help="intent and aspect accuracy on a held-out split of data/nlu").set_defaults(
+        handler=cmd_eval_nlu
+    )
+    dialogue = ev_commands.add_parser("dialogue", help="run conversation tests through a running bot's REST channel")
+    dialogue.add_argument("path", metavar="FILE", nargs="?", default=str(PROJECT_ROOT / "data" / "eval" / "conversations.yml"))
+    dialogue.add_argument("--url", default="http://localhost:5005", help="the Rasa server (default: %(default)s)")
+    dialogue.set_defaults(handler=cmd_eval_dialogue)
+    ev.set_defaults(handler=lambda args: _usage(ev))
 
     train = commands.add_parser("train", help="train the Rasa model if it is missing or stale")
     train.add_argument("--force", action="store_true", help="train even when the model is up to date")

@@ -87,7 +87,11 @@ def components(settings: Settings, model_path: str) -> List[Component]:
         ),
         Component(
             "desk service",
-            [py, "-m", "uvicorn", "desk.app:create_app", "--factory", "--host", settings.host, "--port", str(settings.desk_port)],
+            [
+                py, "-m", "uvicorn", "desk.app:create_app", "--factory",
+                "--host", settings.host, "--port", str(settings.desk_port),
+                "--ws", "none",  # no websockets on the desk; Rasa pins an older websockets
+            ],
         ),
     ]
 

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Optional
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from database.engine import database_url, make_session
@@ -14,6 +16,8 @@ from desk.errors import install_error_handlers
 from knowledge.search import SearchService
 
 log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def create_app(url: Optional[str] = None) -> FastAPI:
@@ -26,6 +30,8 @@ def create_app(url: Optional[str] = None) -> FastAPI:
     app.state.search = SearchService(lambda: make_session(app.state.database_url))
     install_error_handlers(app)
     app.include_router(catalogue_api.router)
+    # The web chat widget, its vendored socket.io client and the demo page.
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.on_event("startup")
     def _warm_up() -> None:
@@ -34,8 +40,8 @@ def create_app(url: Optional[str] = None) -> FastAPI:
         log.info("desk service ready on database %s", app.state.database_url.split("@")[-1])
 
     @app.get("/", include_in_schema=False)
-    def index() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
 
     @app.get("/healthz", tags=["health"], summary="Health of each component")
     def healthz() -> JSONResponse:

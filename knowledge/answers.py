@@ -74,7 +74,7 @@ def fee_text(service: Service) -> str:
     if not service.fee_charged:
         text = "不收费。"
     else:
-        text = f"收费：{service.fee_standard}"
+        text = f"{service.fee_standard}"
         text += "" if text.endswith("。") else "。"
     if service.fee_basis:
         text += f"依据：{service.fee_basis}"
@@ -197,7 +197,7 @@ def result_text(service: Service) -> str:
 def overview_text(service: Service) -> str:
     lines = [f"实施部门：{service.department.name}"]
     lines.append(f"办理时限：{time_limit_text(service)}")
-    lines.append(f"收费：{fee_text(service)}")
+    lines.append(f"收费标准：{fee_text(service)}")
     required = [m.name for m in service.materials if m.required]
     if required:
         shown = "、".join(required[:5]) + ("等" if len(required) > 5 else "")
