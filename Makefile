@@ -34,6 +34,7 @@ test: setup
 
 bench: setup
 	$(PY) benchmarks/bench_search.py
+	$(PY) benchmarks/bench_bot.py
 
 eval: setup
 	$(CLI) kb eval data/eval/longgang-queries.tsv

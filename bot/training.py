@@ -32,6 +32,7 @@ MODELS_DIR = PROJECT_ROOT / "models"
 MODEL_NAME = "onewindow"
 MODEL_PATH = MODELS_DIR / f"{MODEL_NAME}.tar.gz"
 FINGERPRINT_PATH = MODELS_DIR / f"{MODEL_NAME}.fingerprint"
+TRAINING_TIME_PATH = MODELS_DIR / f"{MODEL_NAME}.training-seconds"
 
 
 def training_data_paths() -> List[Path]:
@@ -126,5 +127,7 @@ def train(force: bool = False, out=sys.stdout) -> bool:
     if result.returncode != 0 or not MODEL_PATH.exists():
         raise RuntimeError(f"rasa train failed with exit code {result.returncode}")
     FINGERPRINT_PATH.write_text(inputs + "\n")
-    print(f"trained {MODEL_PATH.relative_to(PROJECT_ROOT)} in {time.monotonic() - started:.0f} s", file=out, flush=True)
+    seconds = time.monotonic() - started
+    TRAINING_TIME_PATH.write_text(f"{seconds:.1f}\n")
+    print(f"trained {MODEL_PATH.relative_to(PROJECT_ROOT)} in {seconds:.0f} s", file=out, flush=True)
     return True

@@ -1,0 +1,227 @@
+"""Conversation benchmark: `make bench` runs it and prints its figures.
+
+Side by side in one run, through the REST channel:
+- the full bot (action server, search, database, SQL tracker store), and
+- a bare bot: the same pipeline and NLU data with fixed responses and no actions (the ceiling).
+For each: turn latency p50/p95 and throughput with 1, 10 and 50 concurrent conversations, and
+latency of turns 1-5 against turns 46-50 of one long conversation. Also: training time of the
+product model and the resident memory of the servers.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List
+
+import httpx
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.runner import Settings, components  # noqa: E402
+from bot.training import CONFIG, MODEL_PATH, MODELS_DIR, TRAINING_TIME_PATH, training_data_paths, train, write_dictionary  # noqa: E402
+
+BARE_DIR = ROOT / "benchmarks" / "bare"
+BARE_MODEL = MODELS_DIR / "bare.tar.gz"
+CONVERSATIONS = ROOT / "data" / "eval" / "conversations.yml"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    total = 0
+    for child in [pid, *children(pid)]:
+        try:
+            for line in Path(f"/proc/{child}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024.0
+
+
+def children(pid: int) -> List[int]:
+    try:
+        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    except FileNotFoundError:
+        return []
+    return [int(p) for p in out] + [c for p in out for c in children(int(p))]
+
+
+def user_turns() -> List[str]:
+    if CONVERSATIONS.exists():
+        data = yaml.safe_load(CONVERSATIONS.read_text(encoding="utf-8"))
+        turns = [t["user"] for c in data for t in c["turns"] if "转人工" not in t["user"] and "人工" not in t["user"]]
+        if turns:
+            return turns
+    return ["你好", "办护照要带什么", "要多久", "那港澳通行证呢", "低保怎么申请", "在哪办", "谢谢"]
+
+
+def train_bare() -> float:
+    """Train the bare model when missing or older than its inputs; seconds spent (0 if cached)."""
+    inputs = [CONFIG, BARE_DIR / "domain.yml", BARE_DIR / "rules.yml", *training_data_paths()]
+    newest = max(p.stat().st_mtime if p.is_file() else max((q.stat().st_mtime for q in p.rglob("*")), default=0) for p in inputs)
+    if BARE_MODEL.exists() and BARE_MODEL.stat().st_mtime > newest:
+        return 0.0
+    write_dictionary()
+    started = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-m", "rasa", "train", "--config", str(CONFIG), "--domain", str(BARE_DIR / "domain.yml"),
+         "--data", *[str(p) for p in training_data_paths() if p.is_dir()], str(BARE_DIR / "rules.yml"),
+         "--out", str(MODELS_DIR), "--fixed-model-name", "bare", "--force", "--quiet"],
+        cwd=ROOT, check=True,
+    )
+    return time.monotonic() - started
+
+
+class Server:
+    def __init__(self, name: str, commands: List[List[str]], env: Dict[str, str], url: str, log: Path):
+        self.name, self.url = name, url
+        self.log = log.open("w")
+        self.procs = [subprocess.Popen(c, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT) for c in commands]
+
+    def wait(self, timeout: float = 300.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(p.poll() is not None for p in self.procs):
+                raise RuntimeError(f"{self.name} died while starting; see {self.log.name}")
+            try:
+                if httpx.get(f"{self.url}/webhooks/rest/", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
+        raise RuntimeError(f"{self.name} did not start in {timeout:.0f} s")
+
+    def memory(self) -> float:
+        return sum(rss_mb(p.pid) for p in self.procs)
+
+    def stop(self) -> None:
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        self.log.close()
+
+
+async def converse(client: httpx.AsyncClient, url: str, sender: str, turns: List[str], timings: List[float]) -> None:
+    for text in turns:
+        started = time.perf_counter()
+        response = await client.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text})
+        response.raise_for_status()
+        timings.append((time.perf_counter() - started) * 1000.0)
+
+
+async def load(url: str, concurrency: int, turns_each: int, pool: List[str], tag: str) -> dict:
+    timings: List[float] = []
+    limits = httpx.Limits(max_connections=concurrency + 5)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        jobs = []
+        for i in range(concurrency):
+            turns = [pool[(i * 7 + k) % len(pool)] for k in range(turns_each)]
+            jobs.append(converse(client, url, f"bench-{tag}-{concurrency}-{i}-{time.time_ns()}", turns, timings))
+        started = time.perf_counter()
+        await asyncio.gather(*jobs)
+        elapsed = time.perf_counter() - started
+    ordered = sorted(timings)
+    return {
+        "turns": len(timings),
+        "p50_ms": round(ordered[len(ordered) // 2], 1),
+        "p95_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))], 1),
+        "throughput_tps": round(len(timings) / elapsed, 1),
+    }
+
+
+async def long_conversation(url: str, pool: List[str], tag: str, turns: int = 50) -> dict:
+    timings: List[float] = []
+    async with httpx.AsyncClient(timeout=120) as client:
+        script = [pool[k % len(pool)] for k in range(turns)]
+        await converse(client, url, f"bench-long-{tag}-{time.time_ns()}", script, timings)
+    first, last = statistics.mean(timings[:5]), statistics.mean(timings[-5:])
+    return {"turns_1_5_ms": round(first, 1), "turns_46_50_ms": round(last, 1), "ratio": round(last / first, 2)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--concurrency", default="1,10,50")
+    parser.add_argument("--turns", type=int, default=10, help="turns per conversation in the load runs")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    levels = [int(x) for x in args.concurrency.split(",")]
+
+    train(force=False)
+    bare_seconds = train_bare()
+    pool = user_turns()
+    figures: Dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        database_url = f"sqlite:///{tmp}/bench.db"
+        env = dict(os.environ, ONEWINDOW_DATABASE_URL=database_url)
+        subprocess.run([sys.executable, "-m", "bot.cli", "setup"], cwd=ROOT, env=env, check=True, capture_output=True)
+
+        settings = Settings(host="127.0.0.1", desk_port=free_port(), rasa_port=free_port(), actions_port=free_port(),
+                            rasa_token="bench", tracker_db=f"{tmp}/tracker-full.db")
+        full_env = settings.environment()
+        full_env["ONEWINDOW_DATABASE_URL"] = database_url
+        parts = components(settings, str(MODEL_PATH))[:2]  # action server and Rasa server
+        full = Server("full bot", [p.command for p in parts], full_env, f"http://127.0.0.1:{settings.rasa_port}", Path(tmp) / "full.log")
+
+        bare_port = free_port()
+        bare_env = dict(os.environ, ONEWINDOW_TRACKER_DB=f"{tmp}/tracker-bare.db", TF_CPP_MIN_LOG_LEVEL="2")
+        bare_cmd = [sys.executable, "-m", "rasa", "run", "--model", str(BARE_MODEL), "--port", str(bare_port),
+                    "--interface", "127.0.0.1", "--credentials", str(ROOT / "bot" / "credentials.yml"),
+                    "--endpoints", str(BARE_DIR / "endpoints.yml")]
+        bare = Server("bare bot", [bare_cmd], bare_env, f"http://127.0.0.1:{bare_port}", Path(tmp) / "bare.log")
+        try:
+            full.wait()
+            bare.wait()
+            for server in (bare, full):
+                asyncio.run(load(server.url, 2, 3, pool, "warmup"))
+                result = {}
+                for level in levels:
+                    result[f"c{level}"] = asyncio.run(load(server.url, level, args.turns, pool, server.name[:4]))
+                result["long"] = asyncio.run(long_conversation(server.url, pool, server.name[:4]))
+                result["memory_mb"] = round(server.memory(), 0)
+                figures[server.name] = result
+        finally:
+            full.stop()
+            bare.stop()
+
+    training = TRAINING_TIME_PATH.read_text().strip() if TRAINING_TIME_PATH.exists() else "unknown"
+    print("conversation benchmark (REST channel, this machine)")
+    print(f"  training time of the product model: {training} s" + (f"; bare model trained in {bare_seconds:.0f} s" if bare_seconds else ""))
+    for name, result in figures.items():
+        print(f"  {name}: server memory {result['memory_mb']:.0f} MB")
+        for level in levels:
+            r = result[f"c{level}"]
+            print(f"    {level:>2} concurrent: p50 {r['p50_ms']} ms  p95 {r['p95_ms']} ms  {r['throughput_tps']} turns/s  ({r['turns']} turns)")
+        lg = result["long"]
+        print(f"    long conversation: turns 1-5 {lg['turns_1_5_ms']} ms, turns 46-50 {lg['turns_46_50_ms']} ms (x{lg['ratio']})")
+    if "full bot" in figures and "bare bot" in figures:
+        for level in levels:
+            f, b = figures["full bot"][f"c{level}"], figures["bare bot"][f"c{level}"]
+            print(f"  full/bare throughput at {level} concurrent: {f['throughput_tps'] / b['throughput_tps'] * 100:.0f}%")
+    if args.json:
+        print(json.dumps(figures, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
