@@ -11,7 +11,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 CLI    := $(VENV)/bin/onewindow
 
-.PHONY: run test bench setup venv eval clean
+.PHONY: run test bench setup venv eval clean browser model
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" && $(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null || { echo "error: Python 3.10 not found; install it or run make PYTHON=/path/to/python3.10 (see README)"; exit 1; }
@@ -29,7 +29,17 @@ setup: venv
 run: setup
 	$(CLI) run
 
-test: setup
+# The Rasa model, trained when missing or stale.
+model: setup
+	$(CLI) train
+
+# Debian's Chromium for the browser tests (never a browser download).
+browser:
+	@test -x /usr/bin/chromium || { echo "installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "warning: could not install chromium; the browser tests will fail in CI and be skipped elsewhere"; }
+
+test: model browser
 	$(PY) -m pytest
 
 bench: setup

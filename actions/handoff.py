@@ -7,8 +7,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.answer import ActionAnswer
 from actions.common import channel, db, log, transcript, user_text
-from handoff.queue import StaffHours, request_handoff, when_staff_answer
+from handoff.queue import StaffHours, asks_for_a_person, request_handoff, when_staff_answer
 
 
 class ActionHandoff(Action):
@@ -16,6 +17,12 @@ class ActionHandoff(Action):
         return "action_handoff"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        text = user_text(tracker)
+        if not text.startswith("/") and not asks_for_a_person(text):
+            # NLU said "handoff" but nothing in the words asks for a person (产假工资怎么领):
+            # pausing the bot here would strand the citizen, so answer the question instead.
+            log.info("handoff intent without a request for a person; answering instead: %r", text)
+            return ActionAnswer().run(dispatcher, tracker, domain)
         failures = int(tracker.get_slot("fallback_count") or 0)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         reason = "requested" if intent == "human_handoff" else "repeated_failure" if failures >= 2 else "requested"

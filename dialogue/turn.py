@@ -68,6 +68,47 @@ def _names_a_service(result: SearchResult) -> bool:
     return bool(analysis and (analysis.concepts or analysis.mentions) and result.hits)
 
 
+def _option_by_words(text: str, aspects: Sequence[Entity], options: List[dict], search: SearchService) -> Optional[int]:
+    """The option the words name (租房的那个), unless they name some other service more clearly."""
+    names = [o["name"] for o in options]
+    result = search.search(_strip_spans(text, aspects), limit=20)
+    best_overall = result.hits[0].score if result.hits else 0.0
+    for hit in result.hits:
+        if hit.name in names:
+            return names.index(hit.name) if hit.score >= 0.8 * best_overall else None
+    return word_choice(text, names)
+
+
+def _in_context(result: SearchResult, state: State, search: SearchService) -> bool:
+    """Favour, in place, services related to the current one: variants of the same parent item,
+    members of the current bundle, services of the same department ("那买房的呢" after 租房提取)."""
+    current = search.engine.get(state.service_code) if state.service_code else None
+    if current is None or not result.hits:
+        return False
+    members = set(current.members) if current.kind == "bundle" else set()
+    for hit in result.hits:
+        if current.parent_code and hit.parent_code == current.parent_code:
+            hit.score *= 1.3
+        elif hit.name in members:
+            hit.score *= 1.3
+        elif hit.department == current.department:
+            hit.score *= 1.1
+    result.hits.sort(key=lambda h: -h.score)
+    top = result.hits[0]
+    return bool((current.parent_code and top.parent_code == current.parent_code) or top.name in members)
+
+
+def _bundle_covers(close: List, search: SearchService):
+    """A bundle among the close results whose members are the other close results."""
+    bundles = [h for h in close if h.kind == "bundle"]
+    for bundle in bundles:
+        document = search.engine.get(bundle.code)
+        members = set(document.members) if document else set()
+        if all(h is bundle or h.name in members for h in close):
+            return bundle
+    return None
+
+
 def decide(
     text: str,
     intent: str,
@@ -87,20 +128,15 @@ def decide(
     if state.options:
         index = ordinal_choice(text, len(state.options))
         if index is None and intent in ("choose_option", "ask_service"):
-            names = [o["name"] for o in state.options]
-            index = word_choice(text, names, rank=lambda t: [h.name for h in search.search(t, limit=10).hits])
-            # Words that name a different service are a new question, not a choice.
-            if index is not None and intent == "ask_service":
-                best = search.search(_strip_spans(text, aspects), limit=1).hits
-                if best and best[0].name not in names:
-                    index = None
+            index = _option_by_words(text, aspects, state.options, search)
         if index is not None:
             option = state.options[index]
             return Decision(
                 "answer", code=option["code"], service_kind=option.get("kind", "service"),
                 aspect=aspect or state.aspect or DEFAULT_ASPECT,
             )
-        if intent == "choose_option":
+        if intent in ("choose_option", "ask_aspect") and not state.service_code:
+            # An aspect asked before picking: ask again which one, for that aspect.
             return Decision("choices", options=state.options, aspect=aspect or state.aspect or DEFAULT_ASPECT)
 
     # 2. What service does the message name, if any?
@@ -119,17 +155,22 @@ def decide(
         return Decision("need_service", aspect=aspect or DEFAULT_ASPECT)
 
     # 3. The aspect: asked for, or kept when switching service ("那护照呢？").
+    switching = bool(_SWITCH.search(normalize(text)))
     if aspect is None:
-        aspect = state.aspect if (state.aspect and _SWITCH.search(normalize(text))) else DEFAULT_ASPECT
+        aspect = state.aspect if (state.aspect and switching) else DEFAULT_ASPECT
+    related = _in_context(result, state, search) if switching else False
 
     hits = result.hits
     best = hits[0]
     if best.score < MIN_SCORE:
         return Decision("no_match", aspect=aspect, suggestions=[_option(h) for h in hits[:3]])
-    if result.variant_group is not None:
+    if result.variant_group is not None and not related:
         options = [_option(h) for h in result.variant_group.options[:MAX_OPTIONS]]
         return Decision("choices", aspect=aspect, options=options)
     close = [h for h in hits if h.score >= best.score * CLOSE_MARGIN]
+    bundle = _bundle_covers(close, search) if len(close) > 1 else None
+    if bundle is not None:
+        return Decision("answer", code=bundle.code, service_kind="bundle", aspect=aspect)
     if len(close) > 1 and len({h.name for h in close}) > 1:
         seen, options = set(), []
         for h in close:

@@ -54,6 +54,17 @@ class StaffHours:
         return local
 
 
+PERSON_WORDS = (
+    "人工", "真人", "客服", "工作人员", "转接", "活人", "找人", "接线员", "坐席", "有人吗", "柜台", "专员",
+    "个人来", "换个人", "找个人", "让人来", "跟人", "和人", "接人", "值班", "领导", "机器人",
+)
+
+
+def asks_for_a_person(text: str) -> bool:
+    """Whether the words ask for a member of staff (转人工, 找客服, 我要跟真人说)."""
+    return any(word in text for word in PERSON_WORDS)
+
+
 def local_now() -> datetime:
     return datetime.utcnow() + CST
 

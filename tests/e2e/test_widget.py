@@ -4,8 +4,8 @@ The `live_stack` fixture (tests/e2e/conftest.py) starts Rasa with a trained mode
 server and the desk service, and yields an object with `desk_url` and `rasa_url`.
 
 The page is the desk's demo page (GET /), whose one script tag has no data-server, so the widget
-talks to the page's hostname on port 5005. When `rasa_url` is elsewhere, the test rewrites the
-page on the fly to add data-server, the way an embedding site would.
+talks to the page's hostname on port 5005. When `rasa_url` is elsewhere, the test adds data-server
+to the tag as the page loads, the way an embedding site would write it.
 
 Screenshots go to a temporary folder; their paths are printed (`pytest -s` or the captured output
 of a failure) and recorded as the test property `screenshots` (junit XML).
@@ -117,19 +117,18 @@ async def test_widget_conversation_reload_and_phone_layout(live_stack, tmp_path,
 
             page.on("request", _request)
 
-            # The demo page derives the bot server (same hostname, port 5005); point it elsewhere if needed.
-            derived = (desk_host, 5005)
-            if (rasa_host, rasa_port) != derived:
-
-                async def _with_server(route) -> None:
-                    response = await route.fetch()
-                    body = (await response.text()).replace(
-                        '<script src="/static/widget/onewindow-widget.js"',
-                        f'<script src="/static/widget/onewindow-widget.js" data-server="{rasa_url}"',
-                    )
-                    await route.fulfill(response=response, body=body)
-
-                await page.route(f"{desk_url}/", _with_server)
+            # The demo page derives the bot server (same hostname, port 5005). When the stack runs
+            # elsewhere, add data-server to the script tag as the parser inserts it (the widget is
+            # deferred, so it reads its attributes later). Not by rewriting the response: Chromium
+            # treats a fulfilled document as public and blocks its requests to loopback addresses.
+            if (rasa_host, rasa_port) != (desk_host, 5005):
+                await page.add_init_script(
+                    """(server => new MutationObserver((records, observer) => {
+                      const tag = document.querySelector('script[src*="onewindow-widget.js"]');
+                      if (tag) { tag.setAttribute('data-server', server); observer.disconnect(); }
+                    }).observe(document, {childList: true, subtree: true}))(%s)"""
+                    % json.dumps(rasa_url)
+                )
 
             await page.goto(f"{desk_url}/")
             await expect(page).to_have_title("深圳市龙岗区政务服务（演示页面）")

@@ -205,7 +205,7 @@
     className: "ow-input",
     rows: "1",
     maxlength: String(MAX_LENGTH),
-    placeholder: "请输入您的问题，如：办护照要带什么材料",
+    placeholder: "请输入您的问题",
     "aria-label": "输入您的问题",
     enterkeyhint: "send",
     autocomplete: "off",
@@ -240,6 +240,7 @@
 
   function reveal() {
     root.hidden = false;
+    scrollToBottom(); // laid out only now that the stylesheet is in
   }
   stylesheet.addEventListener("load", reveal);
   stylesheet.addEventListener("error", reveal);
@@ -514,12 +515,26 @@
 
   function scrollToBottom() {
     log.scrollTop = log.scrollHeight;
+    pinned = true;
+  }
+
+  // Stay at the bottom when the log changes size (panel opened, phone rotated, keyboard shown)
+  // unless the reader has scrolled up.
+  var pinned = true;
+  log.addEventListener("scroll", function () {
+    pinned = log.scrollTop + log.clientHeight >= log.scrollHeight - 40;
+  });
+  if (window.ResizeObserver) {
+    new ResizeObserver(function () {
+      if (pinned) log.scrollTop = log.scrollHeight;
+    }).observe(log);
   }
 
   // Show a new bot message from its top when it is taller than the view (long cards).
   function scrollToMessage(node) {
     if (node && node.offsetHeight > log.clientHeight - 24) {
       log.scrollTop = node.offsetTop - log.offsetTop - 8;
+      pinned = false;
     } else {
       scrollToBottom();
     }
@@ -628,6 +643,7 @@
     host.setAttribute("data-session", sessionId);
     messages = [];
     outbox = [];
+    inflight = [];
     hideTyping();
     renderAll();
     if (socket) {
@@ -678,23 +694,51 @@
     flush();
   }
 
+  // Each message stays in flight until the server acknowledges it (python-socketio acks an event
+  // once its handler returns, i.e. after Rasa has processed the turn). Messages still in flight
+  // when the connection drops go back to the front of the outbox and are sent again on reconnect.
+  var inflight = [];
+  var INFLIGHT_MS = 120000; // past this, assume delivered (a server that never acks)
+
   function flush() {
     if (!socket || !socket.connected || !confirmed) return;
     var sentVisible = false;
+    var now = Date.now();
+    inflight = inflight.filter(function (item) { return now - item.sentAt < INFLIGHT_MS; });
     while (outbox.length) {
       var item = outbox.shift();
-      socket.emit("user_uttered", { message: item.message, session_id: sessionId });
+      item.sentAt = now;
+      inflight.push(item);
+      socket.emit("user_uttered", { message: item.message, session_id: sessionId }, acknowledge(item));
       if (item.id !== null) {
         sentVisible = true;
-        var m = messages.filter(function (x) { return x.id === item.id; })[0];
-        if (m && m.pending) {
-          delete m.pending;
-          rerender(m);
-        }
+        setPending(item.id, false);
       }
     }
     saveTranscript();
     if (sentVisible) showTyping();
+  }
+
+  function acknowledge(item) {
+    return function () {
+      inflight = inflight.filter(function (x) { return x !== item; });
+    };
+  }
+
+  function requeueInflight() {
+    if (!inflight.length) return;
+    outbox = inflight.concat(outbox);
+    inflight = [];
+    outbox.forEach(function (item) { if (item.id !== null) setPending(item.id, true); });
+    saveTranscript();
+  }
+
+  function setPending(id, pending) {
+    var m = messages.filter(function (x) { return x.id === id; })[0];
+    if (!m || !!m.pending === pending) return;
+    if (pending) m.pending = true;
+    else delete m.pending;
+    rerender(m);
   }
 
   // ---------------------------------------------------------------- receiving
@@ -768,7 +812,7 @@
           tryAllTransports: true, // fall back to long-polling when websocket is not possible
           reconnection: true,
           reconnectionDelay: 1000,
-          reconnectionDelayMax: 10000,
+          reconnectionDelayMax: 5000,
           timeout: 20000,
         });
         socket.on("connect", onConnect);
@@ -815,6 +859,7 @@
     confirmed = false;
     hideTyping();
     if (reason === "io client disconnect") return; // ours (清空对话)
+    requeueInflight();
     setStatus("连接中断，正在重连…", "warn");
     if (reason === "io server disconnect") socket.connect(); // the server hung up: not retried on its own
   }
