@@ -35,8 +35,8 @@ model: setup
 
 # Debian's Chromium for the browser tests (never a browser download).
 browser:
-	@test -x /usr/bin/chromium || { echo "installing Debian's chromium for the browser tests"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	@test -x /usr/bin/chromium -a -d /usr/share/fonts/opentype/noto || { echo "installing Debian's chromium and CJK fonts for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
 	  || echo "warning: could not install chromium; the browser tests will fail in CI and be skipped elsewhere"; }
 
 test: model browser

@@ -8,8 +8,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answer import option_buttons
-from actions.common import channel, db, search, user_text
+from actions.answer import ActionAnswer, option_buttons
+from actions.common import channel, db, search, state, user_text
+from dialogue.options import ordinal_choice
 from analytics.log import log_unanswered
 from dialogue.turn import MIN_SCORE
 
@@ -22,6 +23,10 @@ class ActionFallback(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         text = user_text(tracker)
+        pending = state(tracker).options
+        if pending and ordinal_choice(text, len(pending)) is not None:
+            # "1", "第二个": a pick among the options offered, whatever NLU made of it.
+            return ActionAnswer().run(dispatcher, tracker, domain)
         failures = int(tracker.get_slot("fallback_count") or 0) + 1
         with db() as session:
             log_unanswered(session, tracker.sender_id, channel(tracker), text, "nlu_fallback")

@@ -7,10 +7,12 @@ reconnecting client joins the room of its session id, so pushes reach every open
 """
 from __future__ import annotations
 
+import json
 import logging
+import uuid
 from typing import Any, Dict, Optional, Text
 
-from rasa.core.channels.channel import OutputChannel
+from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 
 from connectors.messages import compose
@@ -50,16 +52,49 @@ class WebchatInput(SocketIOInput):
         return WebchatOutput(self.sio, self.bot_message_evt)
 
     def blueprint(self, on_new_message):
-        async def guarded(message):
-            # Malformed or oversized input gets a clear answer instead of a crash.
-            text = message.text if isinstance(message.text, str) else ""
-            if len(text) > MAX_MESSAGE_LENGTH:
-                await message.output_channel.send_response(
-                    message.sender_id, {"text": f"消息太长了（最多{MAX_MESSAGE_LENGTH}字），请简要描述您要办的事。"}
-                )
-                return
-            message.text = text
-            message.output_channel = WebchatOutput(self.sio, self.bot_message_evt)
-            await on_new_message(message)
+        blueprint = super().blueprint(on_new_message)
+        sio = self.sio
 
-        return super().blueprint(guarded)
+        # Rasa 3.6 calls sio.enter_room() without awaiting it (a coroutine in python-socketio 5),
+        # so with session persistence a socket never joins its session's room and pushes are lost.
+        # Registering the handlers again replaces Rasa's; this one also validates its input.
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: Text, data: Optional[Dict]) -> None:
+            session_id = data.get("session_id") if isinstance(data, dict) else None
+            if not isinstance(session_id, str) or not session_id or len(session_id) > 128:
+                session_id = uuid.uuid4().hex
+            if self.session_persistence:
+                await sio.enter_room(sid, session_id, namespace=self.namespace)
+            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+
+        async def refuse(sid: Text, text: str, detail: str) -> None:
+            log.warning("webchat message from %s refused: %s", sid, detail)
+            await sio.emit(self.bot_message_evt, {"text": text, "custom": {"type": "error"}}, room=sid,
+                           namespace=self.namespace)
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: Text, data: Any) -> None:
+            if not isinstance(data, dict) or not isinstance(data.get("message"), str):
+                return await refuse(sid, "消息格式不正确，请重新输入。", "payload is not {message, session_id}")
+            text = data["message"]
+            if len(text) > MAX_MESSAGE_LENGTH:
+                return await refuse(sid, f"消息太长了（最多{MAX_MESSAGE_LENGTH}字），请简要描述您要办的事。", "too long")
+            if self.session_persistence:
+                sender = data.get("session_id")
+                if not isinstance(sender, str) or not sender or len(sender) > 128:
+                    return await refuse(sid, "会话已失效，请刷新页面后重试。", "missing session_id")
+            else:
+                sender = sid
+            metadata = data.get(self.metadata_key)
+            if isinstance(metadata, str):
+                try:
+                    metadata = json.loads(metadata)
+                except ValueError:
+                    metadata = None
+            output = WebchatOutput(sio, self.bot_message_evt)
+            await on_new_message(
+                UserMessage(text, output, sender, input_channel=self.name(),
+                            metadata=metadata if isinstance(metadata, dict) else None)
+            )
+
+        return blueprint

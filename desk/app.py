@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Optional
 
+import httpx
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -18,6 +20,30 @@ from knowledge.search import SearchService
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def _probe(url: str) -> dict:
+    """One HTTP GET with a short timeout: ok, or why not."""
+    try:
+        response = httpx.get(url, timeout=2.0)
+    except httpx.HTTPError as exc:
+        return {"status": "down", "detail": f"{type(exc).__name__}: {exc}"[:200]}
+    if response.status_code >= 400:
+        return {"status": "error", "detail": f"HTTP {response.status_code}"}
+    return {"status": "ok"}
+
+
+def _peer_checks() -> dict:
+    """The other processes `onewindow run` started (their addresses come from the environment)."""
+    checks = {}
+    rasa = os.environ.get("ONEWINDOW_RASA_URL", "").strip()
+    if rasa:
+        token = os.environ.get("ONEWINDOW_RASA_TOKEN", "")
+        checks["rasa"] = _probe(f"{rasa}/status?token={token}" if token else f"{rasa}/")
+    actions = os.environ.get("ONEWINDOW_ACTIONS_HEALTH", "").strip()
+    if actions:
+        checks["actions"] = _probe(actions)
+    return checks
 
 
 def create_app(url: Optional[str] = None) -> FastAPI:
@@ -58,6 +84,7 @@ def create_app(url: Optional[str] = None) -> FastAPI:
             if engine is not None
             else {"status": "starting"}
         )
+        components.update(_peer_checks())
         healthy = all(c["status"] == "ok" for c in components.values())
         return JSONResponse(
             status_code=200 if healthy else 503,

@@ -18,7 +18,9 @@ DEFAULT_ASPECT = "overview"
 MAX_OPTIONS = 5
 CLOSE_MARGIN = 0.93  # different services scoring within this share of the best are close
 MIN_SCORE = 0.35  # a best result under this is not an answer
+FOLLOW_UP_SWITCH_SCORE = 0.5  # a follow-up naming a service this clearly switches to it
 _SWITCH = re.compile(r"(^(那|那么|还有|另外)|呢[?？!！。.\s]*$)")
+_SWITCH_WORDS = re.compile(r"^\s*(那么|那|还有|另外)|呢[?？!！。.\s]*$")
 
 
 @dataclass
@@ -65,7 +67,7 @@ def _option(hit) -> dict:
 
 def _names_a_service(result: SearchResult) -> bool:
     analysis = result.analysis
-    return bool(analysis and (analysis.concepts or analysis.mentions) and result.hits)
+    return bool(analysis and analysis.names_something and result.hits)
 
 
 def _option_by_words(text: str, aspects: Sequence[Entity], options: List[dict], search: SearchService) -> Optional[int]:
@@ -75,7 +77,8 @@ def _option_by_words(text: str, aspects: Sequence[Entity], options: List[dict], 
     best_overall = result.hits[0].score if result.hits else 0.0
     for hit in result.hits:
         if hit.name in names:
-            return names.index(hit.name) if hit.score >= 0.8 * best_overall else None
+            # The citizen was just asked to choose: an option wins unless another service fits far better.
+            return names.index(hit.name) if hit.score >= 0.6 * best_overall else None
     return word_choice(text, names)
 
 
@@ -139,12 +142,13 @@ def decide(
             # An aspect asked before picking: ask again which one, for that aspect.
             return Decision("choices", options=state.options, aspect=aspect or state.aspect or DEFAULT_ASPECT)
 
-    # 2. What service does the message name, if any?
-    query = _strip_spans(text, aspects)
+    # 2. What service does the message name, if any? ("那刻章呢" asks about 刻章.)
+    query = _SWITCH_WORDS.sub(" ", _strip_spans(text, aspects))
     result = search.search(query, limit=10) if normalize(query).strip() else None
-    named = result is not None and _names_a_service(result) and intent != "ask_aspect"
-    if intent == "ask_aspect" and result is not None and result.hits and state.service_code is None:
-        named = _names_a_service(result)
+    named = result is not None and _names_a_service(result)
+    if named and intent == "ask_aspect" and state.service_code:
+        # NLU heard a follow-up; still, words that clearly name a service ("那刻章呢") switch to it.
+        named = result.hits[0].score >= FOLLOW_UP_SWITCH_SCORE
 
     if not named:
         if state.service_code:

@@ -21,7 +21,7 @@ import numpy as np
 from knowledge.search.documents import SearchDocument
 from knowledge.search.index import FieldSpec, SparseIndex
 from knowledge.search.lexicon import Lexicon, default_lexicon
-from knowledge.search.mentions import DepartmentMentions, Mention
+from knowledge.search.mentions import DepartmentMentions, Mention, is_institution
 from knowledge.search.text import Segmenter, char_ngrams, normalize, stopwords
 
 WORD_FIELDS = {
@@ -84,6 +84,7 @@ class QueryAnalysis:
     grams: frozenset = frozenset()  # every bigram of the query and its expansions
     mentions: List[Mention] = field(default_factory=list)  # departments the query names
     lookup: bool = False  # the query asks to look something up (查, 进度, 办好没有 ...)
+    names_something: bool = False  # a concept beyond action words (换, 补, 查): the query names a thing
 
 
 @dataclass
@@ -194,9 +195,11 @@ class SearchEngine:
 
         concepts: List[Tuple[Tuple[str, ...], float]] = []
         mentions = self.mentions.find(text)
-        # A department named in the query favours its services; it is not part of what is asked.
-        spans = [(e.start, e.end) for e in expansions] + [(m.start, m.end) for m in mentions]
+        # A department named in the query favours its services. An institution (税务局, 派出所) is
+        # not part of what is asked; a topic that is also a department's alias (医保, 公积金) is.
+        spans = [(e.start, e.end) for e in expansions] + [(m.start, m.end) for m in mentions if is_institution(m.text)]
         expanded = [(e.colloquial, e.formal) for e in expansions]
+        action_words: set = set()
         position = 0
         for token in tokens:
             start = text.find(token, position)
@@ -207,10 +210,13 @@ class SearchEngine:
             formal = self.lexicon.word_expansion(token)
             if formal:
                 expanded.append((token, formal))
+                action_words.add(token)
             elif len(token) >= 2:
                 concepts.append(((token,), self._weight(token)))
         expanded = [
-            (c, f) for c, f in expanded if not any(m.start <= text.find(c) < m.end for m in mentions)
+            (c, f)
+            for c, f in expanded
+            if not any(m.start <= text.find(c) < m.end for m in mentions if is_institution(m.text))
         ]
         for colloquial, formal in expanded:
             formal_words = []
@@ -230,6 +236,7 @@ class SearchEngine:
             grams=frozenset(g for g, _ in char_terms),
             mentions=mentions,
             lookup=any(cue in gram for gram in char_terms_set for cue in LOOKUP_CUES),
+            names_something=any(alternatives[0] not in action_words for alternatives, _ in concepts) or bool(mentions),
         )
 
     def _weight(self, term: str) -> float:

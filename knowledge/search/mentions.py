@@ -19,6 +19,14 @@ from knowledge.search.lexicon import Lexicon
 from knowledge.search.text import normalize
 
 
+INSTITUTION_SUFFIXES = ("局", "所", "中心", "厅", "处", "院", "委", "办", "队", "站", "会", "馆", "部", "大厅", "窗口", "分局", "联")
+
+
+def is_institution(mention: str) -> bool:
+    """税务局, 派出所, 社保中心: an institution, not a topic (医保, 公积金, 税务)."""
+    return mention.endswith(INSTITUTION_SUFFIXES)
+
+
 @dataclass(frozen=True)
 class Mention:
     text: str

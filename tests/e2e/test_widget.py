@@ -139,7 +139,16 @@ async def test_widget_conversation_reload_and_phone_layout(live_stack, tmp_path,
             assert _host_port(server) == (rasa_host, rasa_port), server
             await shot(page, "page-with-launcher")
 
+            # Keyboard: Enter on the launcher opens the panel with the input focused, Escape closes it.
+            await launcher.focus()
+            await page.keyboard.press("Enter")
+            await expect(page.locator(PANEL)).to_be_visible(timeout=UI_MS)
+            await expect(page.locator(INPUT)).to_be_focused()
+            await page.keyboard.press("Escape")
+            await expect(page.locator(PANEL)).to_be_hidden()
+            await expect(launcher).to_be_focused()
             await _open_widget(page)
+            await expect(page.locator(INPUT)).to_have_attribute("maxlength", "500")
             await expect(page.locator(f"{W} .ow-welcome")).to_contain_text("您好，我是一窗通办助手")
             # An empty message is not sent.
             await page.locator(INPUT).press("Enter")
@@ -153,7 +162,9 @@ async def test_widget_conversation_reload_and_phone_layout(live_stack, tmp_path,
             # 2. A materials question gets a card with a materials checklist.
             cards_before = await page.locator(CARDS).count()
             await _ask(page, "办护照要带什么材料")
-            await expect(page.locator(CARDS)).to_have_count(cards_before + 1, timeout=REPLY_MS)
+            await expect(page.locator(CARDS), "办护照要带什么材料 should answer with a card").to_have_count(
+                cards_before + 1, timeout=REPLY_MS
+            )
             card = page.locator(CARDS).nth(cards_before)
             await expect(card.locator(".ow-card-title")).to_contain_text("护照")
             materials = card.locator(".ow-checklist li")
@@ -169,9 +180,12 @@ async def test_widget_conversation_reload_and_phone_layout(live_stack, tmp_path,
             assert await page.locator(USER_MSGS).count() == users
 
             # 3. An ambiguous question offers choices; the second one gets its card.
+            groups_before = await page.locator(CHOICES).count()
             await _ask(page, "身份证怎么办")
-            choices = page.locator(CHOICES).last
-            await expect(choices.locator("button").nth(1)).to_be_visible(timeout=REPLY_MS)
+            choices = page.locator(CHOICES).nth(groups_before)  # the group of this answer, not a later one
+            await expect(choices.locator("button").nth(1), "身份证怎么办 should offer at least two choices").to_be_visible(
+                timeout=REPLY_MS
+            )
             await shot(page, "id-card-choices")
             second = choices.locator("button").nth(1)
             chosen = (await second.inner_text()).strip()
@@ -180,7 +194,9 @@ async def test_widget_conversation_reload_and_phone_layout(live_stack, tmp_path,
             await expect(page.locator(USER_MSGS).last).to_contain_text(chosen, timeout=UI_MS)
             await expect(second).to_be_disabled()
             await expect(choices.locator("button").first).to_be_disabled()
-            await expect(page.locator(CARDS)).to_have_count(cards_before + 1, timeout=REPLY_MS)
+            await expect(page.locator(CARDS), f"choosing {chosen} should answer with a card").to_have_count(
+                cards_before + 1, timeout=REPLY_MS
+            )
             chosen_card = page.locator(CARDS).nth(cards_before)
             await expect(chosen_card.locator(".ow-card-title")).not_to_be_empty()
             await chosen_card.scroll_into_view_if_needed()
@@ -199,7 +215,7 @@ async def test_widget_conversation_reload_and_phone_layout(live_stack, tmp_path,
                 {"before": before_reload, "after": after_reload}, ensure_ascii=False, indent=1
             )
             assert await page.locator(CARDS).count() >= cards
-            await expect(page.locator(CHOICES).last.locator("button").nth(1)).to_be_disabled()
+            await expect(page.locator(CHOICES).nth(groups_before).locator("button").nth(1)).to_be_disabled()
             await shot(page, "after-reload")
 
             # 5. At phone width the panel is the screen.
