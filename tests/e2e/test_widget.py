@@ -13,6 +13,7 @@ of a failure) and recorded as the test property `screenshots` (junit XML).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import List
 from urllib.parse import urlparse
@@ -28,6 +29,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+if os.environ.get("CI") and not CHROMIUM.exists():
+    # In CI the browser test must run: `make test` installs Debian's chromium.
+    raise RuntimeError("/usr/bin/chromium is missing in CI; `make browser` should have installed it")
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
