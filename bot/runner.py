@@ -154,6 +154,7 @@ class Supervisor:
             raise KeyboardInterrupt
 
         signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)  # also when started in the background (SIGINT ignored)
         for part in self.parts:
             self.start(part)
             part.restarts.append(time.monotonic())
