@@ -6,6 +6,11 @@ from typing import Any, Callable
 
 import yaml
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+FIXTURE_CATALOGUE = REPO_ROOT / "tests" / "fixtures" / "catalogue"
+DEFAULT_CATALOGUE = REPO_ROOT / "data" / "catalogue"
+GUANGDONG_EXPORT = REPO_ROOT.parent / "shared" / "catalogues" / "guangdong-2262.jsonl"
+
 
 def read_yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -10,10 +10,7 @@ from database import make_session
 from database.engine import get_engine
 from database.migrate import upgrade
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-FIXTURE_CATALOGUE = REPO_ROOT / "tests" / "fixtures" / "catalogue"
-DEFAULT_CATALOGUE = REPO_ROOT / "data" / "catalogue"
-GUANGDONG_EXPORT = Path(__file__).resolve().parents[2] / "shared" / "catalogues" / "guangdong-2262.jsonl"
+from catalogue_helpers import FIXTURE_CATALOGUE
 
 
 @pytest.fixture

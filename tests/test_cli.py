@@ -8,7 +8,7 @@ import sys
 import types
 
 from catalogue_helpers import edit_yaml
-from conftest import FIXTURE_CATALOGUE, REPO_ROOT
+from catalogue_helpers import FIXTURE_CATALOGUE, REPO_ROOT
 from bot.cli import main
 from database.migrate import head_revision
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from catalogue_helpers import edit_yaml
-from conftest import DEFAULT_CATALOGUE, FIXTURE_CATALOGUE, GUANGDONG_EXPORT
+from catalogue_helpers import DEFAULT_CATALOGUE, FIXTURE_CATALOGUE, GUANGDONG_EXPORT
 from database.engine import get_engine
 from knowledge.importers import GDPORTAL, YAML_CATALOGUE, ImportFormatError, detect_format, import_path
 from knowledge.importers.gdportal import parse_time_limit
