@@ -25,7 +25,10 @@ class ActionRateAnswer(Action):
         if entry is None:
             dispatcher.utter_message(text="暂时没有可以评价的回答。")
         elif rating == "good":
-            dispatcher.utter_message(text="感谢您的评价！")
+            dispatcher.utter_message(text="感谢您的评价！", json_message={"type": "rating_ack", "rating": rating})
         else:
-            dispatcher.utter_message(text="抱歉没能帮到您。您可以换个说法再问，或回复“转人工”联系工作人员。")
+            dispatcher.utter_message(
+                text="抱歉没能帮到您。您可以换个说法再问，或回复“转人工”联系工作人员。",
+                json_message={"type": "rating_ack", "rating": rating},
+            )
         return []

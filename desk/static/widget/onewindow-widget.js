@@ -747,6 +747,7 @@
     if (!payload || typeof payload !== "object") return;
     var custom = payload.custom && typeof payload.custom === "object" ? payload.custom : null;
     if (!custom && typeof payload.type === "string" && payload.type !== "text") custom = payload; // bare custom json
+    if (custom && custom.type === "rating_ack" && custom.rating === "good") { hideTyping(); return; } // the card already says thanks
     var replies = Array.isArray(payload.quick_replies) ? payload.quick_replies : Array.isArray(payload.buttons) ? payload.buttons : [];
     var m = { id: ++messageSeq, role: "bot", text: typeof payload.text === "string" ? payload.text : "", ts: Date.now() };
     if (replies.length) {
