@@ -22,7 +22,7 @@ from knowledge.search.documents import SearchDocument
 from knowledge.search.index import FieldSpec, SparseIndex
 from knowledge.search.lexicon import Lexicon, default_lexicon
 from knowledge.search.mentions import DepartmentMentions, Mention, is_institution
-from knowledge.search.text import Segmenter, char_ngrams, normalize, stopwords
+from knowledge.search.text import Segmenter, char_ngrams, normalize, qualifiers, stopwords
 
 WORD_FIELDS = {
     "name": FieldSpec(weight=1.0, b=0.6),
@@ -47,6 +47,8 @@ class SearchConfig:
     min_relative: float = 0.4  # results scoring under this share of the best are noise
     department_boost: float = 0.1  # added for services of a department the query names
     intent_penalty: float = 0.1  # taken off a lookup service (…查询) for a query that asks for none
+    qualifier_penalty: float = 0.04  # per action word in a name the query did not ask for (换发, 注销)
+    max_qualifier_penalty: float = 0.08
 
 
 @dataclass
@@ -85,6 +87,7 @@ class QueryAnalysis:
     mentions: List[Mention] = field(default_factory=list)  # departments the query names
     lookup: bool = False  # the query asks to look something up (查, 进度, 办好没有 ...)
     names_something: bool = False  # a concept beyond action words (换, 补, 查): the query names a thing
+    qualifiers: frozenset = frozenset()  # action words the query asks for (its own or as formal terms)
 
 
 @dataclass
@@ -143,6 +146,7 @@ class SearchEngine:
         self._by_code = {doc.code: i for i, doc in enumerate(self.documents)}
         self._match_text = [self._doc_match_text(doc) for doc in self.documents]
         self.mentions = DepartmentMentions(self.documents, self.lexicon)
+        self.qualifiers = qualifiers()
         self._lookup = np.fromiter(
             (any(cue in doc.name for cue in LOOKUP_CUES) for doc in self.documents), dtype=bool, count=len(self.documents)
         )
@@ -197,7 +201,8 @@ class SearchEngine:
         mentions = self.mentions.find(text)
         # A department named in the query favours its services. An institution (税务局, 派出所) is
         # not part of what is asked; a topic that is also a department's alias (医保, 公积金) is.
-        spans = [(e.start, e.end) for e in expansions] + [(m.start, m.end) for m in mentions if is_institution(m.text)]
+        institutions = [m for m in mentions if is_institution(m.text)]
+        spans = [(e.start, e.end) for e in expansions] + [(m.start, m.end) for m in institutions]
         expanded = [(e.colloquial, e.formal) for e in expansions]
         action_words: set = set()
         position = 0
@@ -213,11 +218,12 @@ class SearchEngine:
                 action_words.add(token)
             elif len(token) >= 2:
                 concepts.append(((token,), self._weight(token)))
-        expanded = [
-            (c, f)
-            for c, f in expanded
-            if not any(m.start <= text.find(c) < m.end for m in mentions if is_institution(m.text))
-        ]
+        kept = [(c, f) for c, f in expanded if not any(m.start <= text.find(c) < m.end for m in institutions)]
+        if institutions and not concepts and not kept:
+            # The institution is all the query names (看守所地址在哪): then it is what is asked about.
+            kept = [(c, f) for c, f in expanded if any(m.start <= text.find(c) < m.end for m in institutions)]
+            concepts.extend(((m.text,), self._weight(m.text)) for m in institutions if not any(c == m.text for c, _ in kept))
+        expanded = kept
         for colloquial, formal in expanded:
             formal_words = []
             for term in formal:
@@ -237,7 +243,18 @@ class SearchEngine:
             mentions=mentions,
             lookup=any(cue in gram for gram in char_terms_set for cue in LOOKUP_CUES),
             names_something=any(alternatives[0] not in action_words for alternatives, _ in concepts) or bool(mentions),
+            qualifiers=self._asked_qualifiers(text, expanded, action_words),
         )
+
+    def _asked_qualifiers(self, text: str, expanded, action_words) -> frozenset:
+        asked = {q for q in self.qualifiers if q in text}
+        for colloquial, formal in expanded:
+            for term in formal:
+                if term in self.qualifiers:
+                    asked.add(term)
+                elif colloquial in action_words:
+                    asked.update(q for q in self.qualifiers if q in term)
+        return frozenset(asked)
 
     def _weight(self, term: str) -> float:
         """How much a concept says: the mean idf of its bigrams (rare words weigh more)."""
@@ -266,6 +283,11 @@ class SearchEngine:
             covered += best * weight
             total += weight
         return covered / total
+
+    def _qualifier_penalty(self, analysis: QueryAnalysis, doc_index: int) -> float:
+        name = self.documents[doc_index].name
+        unasked = sum(1 for q in self.qualifiers if q in name and q not in analysis.qualifiers)
+        return min(self.config.max_qualifier_penalty, unasked * self.config.qualifier_penalty)
 
     def _name_coverage(self, analysis: QueryAnalysis, doc_index: int) -> float:
         """Share (by idf weight) of the service name's bigrams that the query, with its
@@ -317,6 +339,7 @@ class SearchEngine:
                 + cfg.name_weight * name_coverage
                 + (cfg.department_boost if int(i) in boosted else 0.0)
                 - (cfg.intent_penalty if self._lookup[i] and not analysis.lookup else 0.0)
+                - self._qualifier_penalty(analysis, int(i))
             )
             reranked.append((final, base, int(i)))
         reranked.sort(key=lambda item: (-item[0], -item[1], len(self.documents[item[2]].name)))

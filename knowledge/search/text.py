@@ -58,6 +58,15 @@ def stopwords() -> frozenset:
     return frozenset(words)
 
 
+@lru_cache(maxsize=1)
+def qualifiers() -> frozenset:
+    """Action words that change what a service does (lexicon/qualifiers.txt)."""
+    path = LEXICON_DIR / "qualifiers.txt"
+    return frozenset(
+        normalize(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")
+    )
+
+
 class Segmenter:
     """jieba with a catalogue user dictionary. `words()` gives search-mode tokens (compound words
     plus their dictionary sub-words), without punctuation."""
