@@ -7,6 +7,8 @@ import subprocess
 import sys
 import types
 
+import pytest
+
 from catalogue_helpers import edit_yaml
 from catalogue_helpers import FIXTURE_CATALOGUE, REPO_ROOT
 from bot.cli import main
@@ -102,12 +104,6 @@ def test_kb_search_and_eval_delegate_to_the_search_module(monkeypatch, capsys):
     assert calls == [("search", "护照", 3, True), ("search", "-", 5, False), ("eval", "queries.tsv", 10)]
 
 
-def test_kb_search_without_the_search_module(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "knowledge.search.commands", None)
-    code, _, err = run(capsys, "kb", "search", "护照")
-    assert code == 1 and "search is not available" in err
-
-
 def test_errors_in_a_subprocess_have_no_traceback(tmp_path):
     env = dict(os.environ, ONEWINDOW_DATABASE_URL=f"sqlite:///{tmp_path / 'sub.db'}")
     result = subprocess.run(
@@ -130,21 +126,25 @@ def test_a_bad_database_url_is_a_clear_error(monkeypatch, capsys, tmp_path):
     assert code == 1 and "error:" in err and "Traceback" not in err
 
 
-def test_run_starts_the_desk_with_host_and_port_from_the_environment(monkeypatch, capsys):
+def test_desk_starts_with_host_and_port_from_the_environment(monkeypatch, capsys):
     import uvicorn
 
     calls = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append((app, kwargs)))
     monkeypatch.delenv("ONEWINDOW_HOST", raising=False)
     monkeypatch.delenv("ONEWINDOW_DESK_PORT", raising=False)
-    assert main(["run"]) == 0
+    assert main(["desk"]) == 0
     monkeypatch.setenv("ONEWINDOW_HOST", "127.0.0.1")
     monkeypatch.setenv("ONEWINDOW_DESK_PORT", "8123")
-    assert main(["run"]) == 0
+    assert main(["desk"]) == 0
     assert calls == [
-        ("desk.app:create_app", {"factory": True, "host": "0.0.0.0", "port": 8000}),
-        ("desk.app:create_app", {"factory": True, "host": "127.0.0.1", "port": 8123}),
+        ("desk.app:create_app", {"factory": True, "host": "0.0.0.0", "port": 8000, "ws": "none"}),
+        ("desk.app:create_app", {"factory": True, "host": "127.0.0.1", "port": 8123, "ws": "none"}),
     ]
+
+
+@pytest.mark.parametrize("command", ["desk", "run"])
+def test_a_bad_port_is_a_clear_error(monkeypatch, capsys, command):
     monkeypatch.setenv("ONEWINDOW_DESK_PORT", "eighty")
-    code, _, err = run(capsys, "run")
-    assert code == 1 and "ONEWINDOW_DESK_PORT" in err
+    code, _, err = run(capsys, command)
+    assert code == 1 and "ONEWINDOW_DESK_PORT" in err and "Traceback" not in err
