@@ -67,16 +67,10 @@ def _print_problems(report, stream=None) -> None:
 # -- commands ----------------------------------------------------------------------------------
 def cmd_setup(args: argparse.Namespace) -> int:
     from database import make_session
-    from database.migrate import upgrade
     from knowledge.importers import import_path
     from knowledge.revision import DEFAULT_CATALOGUE_FINGERPRINT_KEY, get_state, set_state
 
-    url = database_url()
-    result = upgrade(url)
-    if result.changed:
-        print(f"Database {_display_url(url)}: upgraded from {result.before or 'empty'} to {result.after}.")
-    else:
-        print(f"Database {_display_url(url)}: at revision {result.after}, up to date.")
+    url = _upgrade_and_report()
 
     root = Path(args.catalogue)
     if not root.is_dir():
@@ -101,7 +95,8 @@ def cmd_setup(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_db_upgrade(args: argparse.Namespace) -> int:
+def _upgrade_and_report() -> str:
+    """Upgrade the configured database to the latest migration, say what happened; its URL."""
     from database.migrate import upgrade
 
     url = database_url()
@@ -110,6 +105,11 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
         print(f"Database {_display_url(url)}: upgraded from {result.before or 'empty'} to {result.after}.")
     else:
         print(f"Database {_display_url(url)}: at revision {result.after}, up to date.")
+    return url
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    _upgrade_and_report()
     return 0
 
 

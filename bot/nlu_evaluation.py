@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 from bot.training import CONFIG, NLU_DIR, write_dictionary
 from database.engine import PROJECT_ROOT

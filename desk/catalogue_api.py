@@ -132,6 +132,10 @@ def bundle_out(bundle: Bundle) -> schemas.BundleOut:
     )
 
 
+def _hit(hit) -> schemas.SearchHit:
+    return schemas.SearchHit(**{field: getattr(hit, field) for field in schemas.SearchHit.__fields__})
+
+
 @router.get("/services/search", response_model=schemas.SearchResponse, summary="Search services")
 def search_services(
     q: str = Query(..., description="what the citizen typed, in Chinese"),
@@ -146,15 +150,12 @@ def search_services(
             422, "query_too_long", f"查询内容过长（最多 {MAX_QUERY_LENGTH} 字）。", f"q longer than {MAX_QUERY_LENGTH}"
         )
     result = search.search(query, limit=limit)
-    hits = [schemas.SearchHit(**{k: getattr(h, k) for k in schemas.SearchHit.__fields__}) for h in result.hits]
     group = result.variant_group
     return schemas.SearchResponse(
         query=query,
-        results=hits,
+        results=[_hit(h) for h in result.hits],
         variants_of=schemas.VariantGroupOut(
-            parent_code=group.parent_code,
-            parent_name=group.parent_name,
-            options=[schemas.SearchHit(**{k: getattr(h, k) for k in schemas.SearchHit.__fields__}) for h in group.options],
+            parent_code=group.parent_code, parent_name=group.parent_name, options=[_hit(h) for h in group.options]
         )
         if group
         else None,
