@@ -90,7 +90,8 @@ def _files(paths: Iterable[Path]) -> List[Path]:
 def fingerprint() -> str:
     digest = hashlib.sha256()
     for path in _files([CONFIG, DOMAIN, *training_data_paths(), JIEBA_DIR]):
-        digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
+        name = path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path
+        digest.update(str(name).encode())
         digest.update(path.read_bytes())
     import rasa
 
