@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Text
+from functools import lru_cache
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -12,7 +13,23 @@ from actions.common import channel, db, entities, log, search, state, user_text
 from analytics.log import log_answer, log_unanswered
 from dialogue.turn import Decision, decide
 from knowledge import repository
-from knowledge.answers import ASPECT_LABELS, render_bundle, render_service
+from knowledge.answers import ASPECT_LABELS, Answer, render_bundle, render_service
+
+
+@lru_cache(maxsize=4096)
+def rendered(revision: int, kind: str, code: str, aspect: str) -> Optional[Tuple[Answer, dict]]:
+    """The answer and service reference for (kind, code, aspect), cached per catalogue revision:
+    the guide is read and rendered once, not on every turn."""
+    with db() as session:
+        if kind == "bundle":
+            bundle = repository.get_bundle(session, code)
+            if bundle is None:
+                return None
+            return render_bundle(bundle, aspect), {"code": bundle.code, "name": bundle.name, "department": bundle.lead_department.name}
+        service = repository.get_service(session, code)
+        if service is None:
+            return None
+        return render_service(service, aspect), {"code": service.code, "name": service.name, "department": service.department.name}
 
 
 def option_buttons(options: List[dict]) -> List[Dict[str, str]]:
@@ -62,19 +79,11 @@ class ActionAnswer(Action):
         return [SlotSet("fallback_count", failures), SlotSet("options", decision.suggestions)]
 
     def _answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, decision: Decision, text: str):
+        found = rendered(search().engine.revision, decision.service_kind, decision.code, decision.aspect)
+        if found is None:
+            return self._missing(dispatcher, decision.code)
+        answer, ref = found
         with db() as session:
-            if decision.service_kind == "bundle":
-                bundle = repository.get_bundle(session, decision.code)
-                if bundle is None:
-                    return self._missing(dispatcher, decision.code)
-                answer = render_bundle(bundle, decision.aspect)
-                ref = {"code": bundle.code, "name": bundle.name, "department": bundle.lead_department.name}
-            else:
-                service = repository.get_service(session, decision.code)
-                if service is None:
-                    return self._missing(dispatcher, decision.code)
-                answer = render_service(service, decision.aspect)
-                ref = {"code": service.code, "name": service.name, "department": service.department.name}
             log_answer(session, tracker.sender_id, channel(tracker), text, ref["code"], ref["name"], decision.aspect)
         dispatcher.utter_message(
             text=answer.text,
