@@ -100,15 +100,23 @@ class Supervisor:
     MAX_RESTARTS = 5  # within RESTART_WINDOW seconds; past that the component stays down
     RESTART_WINDOW = 600.0
 
-    def __init__(self, parts: List[Component], env: Dict[str, str], out=sys.stderr):
+    def __init__(self, parts: List[Component], env: Dict[str, str], out=sys.stderr, child_output=None):
         self.parts, self.env, self.out = parts, env, out
+        self.child_output = child_output  # where the processes write (None: inherit the terminal)
         self.stopping = False
 
     def say(self, text: str) -> None:
         print(f"[onewindow] {text}", file=self.out, flush=True)
 
     def start(self, part: Component) -> None:
-        part.process = subprocess.Popen(part.command, cwd=PROJECT_ROOT, env=self.env, start_new_session=True)
+        part.process = subprocess.Popen(
+            part.command,
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            stdout=self.child_output,
+            stderr=subprocess.STDOUT if self.child_output is not None else None,
+            start_new_session=True,
+        )
         self.say(f"started {part.name} (pid {part.process.pid})")
 
     def stop_all(self, timeout: float = 15.0) -> None:

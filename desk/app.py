@@ -78,7 +78,7 @@ def create_app(url: Optional[str] = None) -> FastAPI:
             components["database"] = {"status": "ok"}
         except Exception as exc:  # report, do not raise: this is the health page
             components["database"] = {"status": "error", "detail": str(exc)[:200]}
-        engine = app.state.search._engine
+        engine = app.state.search.current
         components["search"] = (
             {"status": "ok", "documents": len(engine.documents), "revision": engine.revision}
             if engine is not None

@@ -125,8 +125,8 @@ def decide(
     # 1. A choice among the options offered.
     chosen = next((e.value for e in entities if e.name == "option" and e.value), None)
     if chosen:
-        option = next((o for o in state.options if o["code"] == chosen), None)
-        kind = option["kind"] if option else ("bundle" if search.engine.get(chosen) and search.engine.get(chosen).kind == "bundle" else "service")
+        document = search.engine.get(chosen)
+        kind = document.kind if document else "service"
         return Decision("answer", code=chosen, service_kind=kind, aspect=aspect or state.aspect or DEFAULT_ASPECT)
     if state.options:
         index = ordinal_choice(text, len(state.options))

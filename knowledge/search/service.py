@@ -44,6 +44,11 @@ class SearchService:
         self._last_check = 0.0
 
     @property
+    def current(self) -> Optional[SearchEngine]:
+        """The engine built so far, without building one (None while starting)."""
+        return self._engine
+
+    @property
     def engine(self) -> SearchEngine:
         if self._engine is None:
             self.refresh(wait=True)

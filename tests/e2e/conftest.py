@@ -85,12 +85,10 @@ def live_stack(tmp_path_factory):
     env["ONEWINDOW_DATABASE_URL"] = database_url
     log_path = workdir / "stack.log"
     log = log_path.open("w")
-    supervisor = Supervisor(components(settings, str(MODEL_PATH)), env, out=log)
-    # Children write to the log file too, so a failure can be read afterwards.
+    # The processes write to the log file too, so a failure can be read afterwards.
+    supervisor = Supervisor(components(settings, str(MODEL_PATH)), env, out=log, child_output=log)
     for part in supervisor.parts:
-        part.process = subprocess.Popen(
-            part.command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        supervisor.start(part)
     stack = Stack(
         desk_url=f"http://127.0.0.1:{settings.desk_port}",
         rasa_url=f"http://127.0.0.1:{settings.rasa_port}",
