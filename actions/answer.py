@@ -58,6 +58,12 @@ class ActionAnswer(Action):
                 json_message={"type": "choices", "options": [{"code": o["code"], "name": o["name"]} for o in decision.options]},
             )
             return [SlotSet("options", decision.options), SlotSet("aspect", decision.aspect)]
+        if decision.kind == "no_options":
+            dispatcher.utter_message(
+                text="现在没有需要选择的选项。请直接告诉我您想办的事，例如“办护照要带什么”。",
+                json_message={"type": "fallback"},
+            )
+            return []
         failures = (tracker.get_slot("fallback_count") or 0) + 1
         with db() as session:
             log_unanswered(session, tracker.sender_id, channel(tracker), text, "no_service")

@@ -41,7 +41,7 @@ class State:
 
 @dataclass
 class Decision:
-    kind: str  # "answer", "choices", "no_match", "need_service"
+    kind: str  # "answer", "choices", "no_match", "need_service", "no_options"
     code: Optional[str] = None
     service_kind: str = "service"
     aspect: str = DEFAULT_ASPECT
@@ -141,6 +141,10 @@ def decide(
         if intent in ("choose_option", "ask_aspect") and not state.service_code:
             # An aspect asked before picking: ask again which one, for that aspect.
             return Decision("choices", options=state.options, aspect=aspect or state.aspect or DEFAULT_ASPECT)
+
+    if not state.options and intent == "choose_option" and ordinal_choice(text, MAX_OPTIONS) is not None:
+        # "第一个" with nothing offered to choose from: not a search for 首次….
+        return Decision("no_options", aspect=aspect or state.aspect or DEFAULT_ASPECT)
 
     # 2. What service does the message name, if any? ("那刻章呢" asks about 刻章.)
     query = _SWITCH_WORDS.sub(" ", _strip_spans(text, aspects))

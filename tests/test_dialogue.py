@@ -92,3 +92,8 @@ def test_follow_up_without_a_service_asks_for_one(search):
 def test_unknown_things_do_not_invent_a_service(search):
     decision = decide("火星移民", "ask_service", [], State(), search)
     assert decision.kind in ("need_service", "no_match")
+
+
+def test_a_pick_with_nothing_offered_is_not_a_search(search):
+    decision = decide("第一个", "choose_option", [], State(service_code="P1", aspect="overview"), search)
+    assert decision.kind == "no_options"
