@@ -16,6 +16,9 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 
 from connectors.messages import compose
+from database.engine import make_session
+from outbound import outbox
+from outbound.delivery import RecipientOffline, register_sender, start_delivery
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,37 @@ class WebchatInput(SocketIOInput):
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
 
+        def room_is_empty(room: str) -> bool:
+            try:
+                return not any(True for _ in sio.manager.get_participants(self.namespace, room))
+            except (KeyError, TypeError):
+                return True
+
+        async def push(recipient: str, text: str, custom: Optional[Dict[str, Any]]) -> None:
+            """Outbound messages (case updates, staff replies) to every open tab of a session."""
+            if room_is_empty(recipient):
+                raise RecipientOffline("no widget connected for this session")
+            payload: Dict[str, Any] = {"text": text}
+            if custom:
+                payload["custom"] = custom
+            await sio.emit(self.bot_message_evt, payload, room=recipient, namespace=self.namespace)
+
+        register_sender(self.name(), push)
+
+        @blueprint.listener("after_server_start")
+        async def _start_outbound(_app, _loop) -> None:
+            start_delivery()
+
+        async def deliver_held(session_id: str) -> None:
+            """Messages that arrived while the citizen was away, once they are back."""
+            with make_session() as session:
+                held = outbox.held_for(session, self.name(), session_id)
+                for message in held:
+                    await push(session_id, message.text, message.custom)
+                    outbox.mark_sent(message)
+                if held:
+                    session.commit()
+
         # Rasa 3.6 calls sio.enter_room() without awaiting it (a coroutine in python-socketio 5),
         # so with session persistence a socket never joins its session's room and pushes are lost.
         # Registering the handlers again replaces Rasa's; this one also validates its input.
@@ -66,6 +100,11 @@ class WebchatInput(SocketIOInput):
             if self.session_persistence:
                 await sio.enter_room(sid, session_id, namespace=self.namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+            if self.session_persistence:
+                try:
+                    await deliver_held(session_id)
+                except Exception:  # never break the connection over a late message; it stays held
+                    log.exception("could not deliver held messages to webchat session %s", session_id)
 
         async def refuse(sid: Text, text: str, detail: str) -> None:
             log.warning("webchat message from %s refused: %s", sid, detail)

@@ -16,6 +16,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "knowledge.models",
     "handoff.models",
     "analytics.models",
+    "outbound.models",
 )
 
 
