@@ -72,9 +72,26 @@ def user_turns() -> List[str]:
     return ["你好", "办护照要带什么", "要多久", "那港澳通行证呢", "低保怎么申请", "在哪办", "谢谢"]
 
 
+def bare_stories() -> Path:
+    """The product's stories with every action replaced by the fixed response, so that the bare
+    bot runs the same policies (TED included) over the same dialogue shapes, minus the actions."""
+    stories = yaml.safe_load((ROOT / "data" / "stories.yml").read_text(encoding="utf-8"))
+    for story in stories.get("stories", []):
+        for step in story.get("steps", []):
+            if "action" in step:
+                step["action"] = "utter_fixed"
+    path = MODELS_DIR / "bare-stories.yml"
+    MODELS_DIR.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(stories, allow_unicode=True, sort_keys=False)
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
 def train_bare() -> float:
     """Train the bare model when missing or older than its inputs; seconds spent (0 if cached)."""
-    inputs = [CONFIG, BARE_DIR / "domain.yml", BARE_DIR / "rules.yml", *training_data_paths()]
+    stories = bare_stories()
+    inputs = [CONFIG, BARE_DIR / "domain.yml", BARE_DIR / "rules.yml", stories, *training_data_paths()]
     newest = max(p.stat().st_mtime if p.is_file() else max((q.stat().st_mtime for q in p.rglob("*")), default=0) for p in inputs)
     if BARE_MODEL.exists() and BARE_MODEL.stat().st_mtime > newest:
         return 0.0
@@ -82,7 +99,7 @@ def train_bare() -> float:
     started = time.monotonic()
     subprocess.run(
         [sys.executable, "-m", "rasa", "train", "--config", str(CONFIG), "--domain", str(BARE_DIR / "domain.yml"),
-         "--data", *[str(p) for p in training_data_paths() if p.is_dir()], str(BARE_DIR / "rules.yml"),
+         "--data", *[str(p) for p in training_data_paths() if p.is_dir()], str(BARE_DIR / "rules.yml"), str(stories),
          "--out", str(MODELS_DIR), "--fixed-model-name", "bare", "--force", "--quiet"],
         cwd=ROOT, check=True,
     )
@@ -185,7 +202,8 @@ def main() -> int:
 
         bare_port = free_port()
         bare_env = dict(os.environ, ONEWINDOW_TRACKER_DB=f"{tmp}/tracker-bare.db", TF_CPP_MIN_LOG_LEVEL="2")
-        bare_cmd = [sys.executable, "-m", "rasa", "run", "--model", str(BARE_MODEL), "--port", str(bare_port),
+        # The product's server start-up (bot.rasa_server), with the bare model.
+        bare_cmd = [sys.executable, "-m", "bot.rasa_server", "run", "--model", str(BARE_MODEL), "--port", str(bare_port),
                     "--interface", "127.0.0.1", "--credentials", str(ROOT / "bot" / "credentials.yml"),
                     "--endpoints", str(BARE_DIR / "endpoints.yml")]
         bare = Server("bare bot", [bare_cmd], bare_env, f"http://127.0.0.1:{bare_port}", Path(tmp) / "bare.log")

@@ -75,7 +75,7 @@ def components(settings: Settings, model_path: str) -> List[Component]:
         Component(
             "rasa server",
             [
-                py, "-m", "rasa", "run",
+                py, "-m", "bot.rasa_server", "run",
                 "--model", model_path,
                 "--enable-api", "--auth-token", settings.rasa_token,
                 "--cors", "*",

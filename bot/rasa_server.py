@@ -1,0 +1,98 @@
+"""The Rasa server's entry point: `python -m bot.rasa_server run ...` is `rasa run ...` with fixes
+for two hot paths of Rasa 3.6.21 that cost a third of its CPU per turn under load (profiled with
+py-spy; docs/conversation.md, "Speed"):
+
+- every custom action's response is checked with `jsonschema.validate()`, which first validates
+  the schema itself against the JSON Schema meta-schema on every call; the fix validates with one
+  validator built once (the same schema, the same errors);
+- every event read from the tracker store or an action looks its class up by walking all Event
+  subclasses (`all_subclasses`, recursive); the fix keeps a name-to-class table, rebuilt when a
+  name is missing (so a class imported later is still found).
+
+Both are behaviour-preserving and applied only to the pinned Rasa version they were written for.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any, Dict, Optional, Text, Type
+
+log = logging.getLogger(__name__)
+
+PATCHED_RASA_VERSION = "3.6.21"
+
+
+def _patch_action_result_validation() -> None:
+    from jsonschema import ValidationError
+    from jsonschema.validators import validator_for
+    from rasa.core.actions.action import DOCS_BASE_URL, RemoteAction
+
+    schema = RemoteAction.action_response_format_spec()
+    validator_class = validator_for(schema)
+    validator_class.check_schema(schema)  # once, at start-up
+    validator = validator_class(schema)
+
+    def _validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
+        try:
+            validator.validate(result)
+            return True
+        except ValidationError as e:
+            e.message += (
+                ". Failed to validate Action server response from API, make sure your response "
+                f"from the Action endpoint is valid. For more information about the format visit "
+                f"{DOCS_BASE_URL}/custom-actions"
+            )
+            raise e
+
+    RemoteAction._validate_action_result = _validate_action_result
+
+
+def _patch_event_lookup() -> None:
+    import rasa.shared.utils.common
+    from rasa.shared.core.events import Event
+
+    table: Dict[Text, Type[Event]] = {}
+
+    def rebuild() -> None:
+        table.clear()
+        for cls in rasa.shared.utils.common.all_subclasses(Event):
+            table.setdefault(cls.type_name, cls)  # the first match wins, as in Rasa's loop
+
+    def resolve_by_type(type_name: Text, default: Optional[Type[Event]] = None) -> Optional[Type[Event]]:
+        cls = table.get(type_name)
+        if cls is None:
+            rebuild()
+            cls = table.get(type_name)
+        if cls is not None:
+            return cls
+        if type_name == "topic":
+            return None  # backwards compatibility, as in Rasa
+        if default is not None:
+            return default
+        raise ValueError(f"Unknown event name '{type_name}'.")
+
+    rebuild()
+    Event.resolve_by_type = staticmethod(resolve_by_type)
+
+
+def apply_patches() -> bool:
+    import rasa
+
+    if rasa.__version__ != PATCHED_RASA_VERSION:
+        log.warning("Rasa %s is not %s: running without the speed fixes", rasa.__version__, PATCHED_RASA_VERSION)
+        return False
+    _patch_action_result_validation()
+    _patch_event_lookup()
+    return True
+
+
+def main() -> None:
+    apply_patches()
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv[0] = "rasa"
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()

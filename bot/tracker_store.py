@@ -1,0 +1,105 @@
+"""The conversation store: Rasa's SQL tracker store, loading a bounded window of each conversation.
+
+Rasa's SQLTrackerStore rebuilds the whole current session on every turn, and every later step
+(policies' state history, the call to the action server, the save) walks all of it, so a turn
+costs more the longer the conversation. Nothing in this bot looks further back than a few turns:
+the policies use at most 5 states, the dialogue context lives in slots. So `retrieve` loads the
+session's opening events, the slot values set before the window (as SlotSet events) and the
+events of the last `window` user turns; `save` appends exactly the events added since the load.
+
+The full history stays in the database: `retrieve_full_tracker` (Rasa's HTTP API for a
+conversation's tracker, staff transcripts) is unchanged. Configured in bot/endpoints.yml:
+
+    tracker_store:
+      type: bot.tracker_store.WindowedSQLTrackerStore
+      dialect: sqlite
+      db: ...
+      window: 10
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from typing import Any, Dict, Iterable, List, Optional, Text
+
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WINDOW = 10
+# How many of the tracker's events are in the database; set on load and after each save.
+_STORED = "_onewindow_stored_events"
+
+
+class WindowedSQLTrackerStore(SQLTrackerStore):
+    def __init__(self, domain=None, window: Any = DEFAULT_WINDOW, **kwargs: Any) -> None:
+        super().__init__(domain, **kwargs)
+        try:
+            self.window = int(window)
+        except (TypeError, ValueError):
+            raise ValueError(f"tracker_store window must be a whole number of user turns, not {window!r}")
+        if self.window < 1:
+            raise ValueError("tracker_store window must be at least 1 user turn")
+
+    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        with self.session_scope() as session:
+            events = self._windowed_events(session, sender_id)
+        if not events or not self.domain:
+            return None
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        setattr(tracker, _STORED, len(tracker.events))
+        return tracker
+
+    def _windowed_events(self, session, sender_id: Text) -> List[Dict[Text, Any]]:
+        event = self.SQLEvent
+        current = self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
+        user_ids = [
+            row.id
+            for row in current.filter(event.type_name == UserUttered.type_name)
+            .order_by(None)
+            .order_by(event.id.desc())
+            .with_entities(event.id)
+            .limit(self.window + 1)
+        ]
+        if len(user_ids) <= self.window:  # short conversation: all of it
+            return [json.loads(row.data) for row in current]
+        start = user_ids[self.window - 1]
+        first_user = min(
+            row.id for row in current.filter(event.type_name == UserUttered.type_name)
+            .order_by(None).order_by(event.id).with_entities(event.id).limit(1)
+        )
+        opening = [json.loads(row.data) for row in current.filter(event.id < first_user)]
+        slots: Dict[Text, Dict[Text, Any]] = {}
+        for row in current.filter(event.id >= first_user, event.id < start, event.type_name == SlotSet.type_name):
+            data = json.loads(row.data)
+            slots[data.get("name")] = data  # the latest value of each slot wins
+        window = [json.loads(row.data) for row in current.filter(event.id >= start)]
+        return opening + list(slots.values()) + window
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        stored = getattr(tracker, _STORED, None)
+        if stored is None:  # a tracker this store did not load (a new conversation): Rasa's way
+            await super().save(tracker)
+        else:
+            await self.stream_events(tracker)
+            with self.session_scope() as session:
+                for row in self._rows(tracker, itertools.islice(tracker.events, stored, None)):
+                    session.add(row)
+                session.commit()
+        setattr(tracker, _STORED, len(tracker.events))
+
+    def _rows(self, tracker: DialogueStateTracker, events: Iterable) -> Iterable:
+        for event in events:
+            data = event.as_dict()
+            yield self.SQLEvent(
+                sender_id=tracker.sender_id,
+                type_name=event.type_name,
+                timestamp=data.get("timestamp"),
+                intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                action_name=data.get("name"),
+                data=json.dumps(data),
+            )
