@@ -79,6 +79,10 @@ def _option_by_words(text: str, aspects: Sequence[Entity], options: List[dict], 
         if hit.name in names:
             # The citizen was just asked to choose: an option wins unless another service fits far better.
             return names.index(hit.name) if hit.score >= 0.6 * best_overall else None
+    if _names_a_service(result) and best_overall >= MIN_SCORE:
+        # The words name another service (低保怎么申请 while passports are offered): not a pick,
+        # even if they share a word such as 申请 with an option.
+        return None
     return word_choice(text, names)
 
 

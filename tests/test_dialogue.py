@@ -82,6 +82,9 @@ def test_a_new_question_while_options_are_pending_is_not_a_choice(search):
                            {"code": "H2", "name": "往来港澳通行证再次签注", "kind": "service"}])
     decision = decide("办护照", "ask_service", [], state, search)
     assert decision.code == "P1"
+    # Sharing a word (申请) with an option does not make a question about 低保 a pick.
+    other = decide("低保怎么申请", "ask_service", [], state, search)
+    assert other.code == "D1"
 
 
 def test_follow_up_without_a_service_asks_for_one(search):
