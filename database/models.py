@@ -17,6 +17,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "handoff.models",
     "analytics.models",
     "outbound.models",
+    "filings.models",
 )
 
 

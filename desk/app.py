@@ -13,8 +13,11 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from database.engine import database_url, make_session
-from desk import catalogue_api
+from desk import catalogue_api, department_api
 from desk.errors import install_error_handlers
+from filings.config import FilingSettings
+from filings.identity import install_log_redaction
+from filings.sweep import SweepLoop
 from knowledge.search import SearchService
 
 log = logging.getLogger(__name__)
@@ -49,13 +52,17 @@ def _peer_checks() -> dict:
 def create_app(url: Optional[str] = None) -> FastAPI:
     app = FastAPI(
         title="onewindow desk API",
-        description="一窗通办助手: the catalogue of government services (办事指南), search, bundles.",
+        description="一窗通办助手: the catalogue of government services (办事指南), search, bundles; "
+        "the departments' API for filings (办件, 工单).",
         version="0.1.0",
     )
     app.state.database_url = url or database_url()
     app.state.search = SearchService(lambda: make_session(app.state.database_url))
     install_error_handlers(app)
     app.include_router(catalogue_api.router)
+    department_api.install(app)
+    install_log_redaction()  # no ID or mobile number reaches a log in clear
+    app.state.sweep = SweepLoop(app.state.database_url, FilingSettings.from_env().sweep_interval)
     # The web chat widget, its vendored socket.io client and the demo page.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
@@ -64,6 +71,15 @@ def create_app(url: Optional[str] = None) -> FastAPI:
         # Build the index before the first request, not during it.
         app.state.search.refresh(wait=True)
         log.info("desk service ready on database %s", app.state.database_url.split("@")[-1])
+
+    @app.on_event("startup")
+    async def _start_sweep() -> None:
+        # Deadline warnings, overdue flags and escalations while the service runs.
+        app.state.sweep.start()
+
+    @app.on_event("shutdown")
+    async def _stop_sweep() -> None:
+        await app.state.sweep.stop()
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:

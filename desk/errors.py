@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Optional
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,14 +13,16 @@ log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, detail: str):
+    def __init__(self, status: int, code: str, message: str, detail: str, headers: Optional[dict] = None):
         self.status, self.code, self.message, self.detail = status, code, message, detail
+        self.headers = headers
 
 
-def error_response(status: int, code: str, message: str, detail: str) -> JSONResponse:
+def error_response(status: int, code: str, message: str, detail: str, headers: Optional[dict] = None) -> JSONResponse:
     return JSONResponse(
         status_code=status,
         content={"error": {"status": status, "code": code, "message": message, "detail": detail}},
+        headers=headers,
     )
 
 
@@ -37,7 +40,7 @@ _GENERIC = {
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message, exc.detail)
+        return error_response(exc.status, exc.code, exc.message, exc.detail, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -36,3 +36,33 @@ def catalogue_copy(tmp_path) -> Path:
     target = tmp_path / "catalogue"
     shutil.copytree(FIXTURE_CATALOGUE, target)
     return target
+
+
+@pytest.fixture(autouse=True)
+def _identity_key(monkeypatch):
+    """A fixed identity secret (filings.identity), so no test writes var/identity.key."""
+    monkeypatch.setenv("ONEWINDOW_IDENTITY_KEY", "test-identity-key-0123456789abcdefghijklmnop")
+
+
+@pytest.fixture(scope="session")
+def filings_url(tmp_path_factory) -> str:
+    """A migrated database with the default catalogue, shared by the filings tests (each test
+    files its own cases, so they do not see each other's)."""
+    from catalogue_helpers import DEFAULT_CATALOGUE
+    from knowledge.importers import import_path
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('filings') / 'filings.db'}"
+    upgrade(url)
+    with make_session(url) as session:
+        report = import_path(session, DEFAULT_CATALOGUE)
+        assert not report.aborted and report.failed == 0, report.summary()
+    yield url
+    get_engine(url).dispose()
+
+
+@pytest.fixture
+def fsession(filings_url):
+    session = make_session(filings_url)
+    yield session
+    session.rollback()
+    session.close()
