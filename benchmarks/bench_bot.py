@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.runner import Settings, components  # noqa: E402
+from connectors.wechat_config import empty_channel_environment  # noqa: E402
 from bot.training import CONFIG, MODEL_PATH, MODELS_DIR, TRAINING_TIME_PATH, training_data_paths, train, write_dictionary  # noqa: E402
 
 BARE_DIR = ROOT / "benchmarks" / "bare"
@@ -201,7 +202,9 @@ def main() -> int:
         full = Server("full bot", [p.command for p in parts], full_env, f"http://127.0.0.1:{settings.rasa_port}", Path(tmp) / "full.log")
 
         bare_port = free_port()
-        bare_env = dict(os.environ, ONEWINDOW_TRACKER_DB=f"{tmp}/tracker-bare.db", TF_CPP_MIN_LOG_LEVEL="2")
+        # credentials.yml names the WeChat/WeCom variables: empty defaults, as `onewindow run` gives.
+        bare_env = {**empty_channel_environment(), **os.environ, "ONEWINDOW_TRACKER_DB": f"{tmp}/tracker-bare.db",
+                    "TF_CPP_MIN_LOG_LEVEL": "2"}
         # The product's server start-up (bot.rasa_server), with the bare model.
         bare_cmd = [sys.executable, "-m", "bot.rasa_server", "run", "--model", str(BARE_MODEL), "--port", str(bare_port),
                     "--interface", "127.0.0.1", "--credentials", str(ROOT / "bot" / "credentials.yml"),

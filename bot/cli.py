@@ -10,6 +10,9 @@
     onewindow train [--force]       train the Rasa model if it is missing or stale
     onewindow run                   train if needed, start action server, Rasa server, desk service
     onewindow desk                  start only the desk web service
+    onewindow departments token CODE  issue a department's API token (filings.commands)
+    onewindow cases sweep           flag 预警/逾期, escalate overdue cases (filings.commands)
+    onewindow wechat-sim            talk to a running bot as WeChat / WeCom would (connectors.wechat_sim)
 
 The database is the one at ONEWINDOW_DATABASE_URL (default: var/onewindow.db). User errors print
 one clear line to stderr and exit non-zero, without a traceback.
@@ -239,6 +242,64 @@ def cmd_desk(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_wechat_sim(args: argparse.Namespace) -> int:
+    from connectors.wechat_sim import SimulatorError, run
+
+    try:
+        return run(args)
+    except SimulatorError as exc:
+        raise CliError(str(exc)) from None
+
+
+def cmd_departments_token(args: argparse.Namespace) -> int:
+    from filings.commands import departments_token
+
+    return departments_token(args.code, label=args.label, replace=args.replace)
+
+
+def cmd_departments_revoke(args: argparse.Namespace) -> int:
+    from filings.commands import departments_revoke
+
+    return departments_revoke(args.code)
+
+
+def cmd_departments_tokens(args: argparse.Namespace) -> int:
+    from filings.commands import departments_tokens
+
+    return departments_tokens(args.code)
+
+
+def cmd_cases_sweep(args: argparse.Namespace) -> int:
+    from filings.commands import cases_sweep
+
+    return cases_sweep(args.date)
+
+
+def _add_filings_commands(commands) -> None:
+    """onewindow departments token|revoke|tokens, onewindow cases sweep (filings.commands)."""
+    departments = commands.add_parser("departments", help="departments' access to the filings API")
+    dept_commands = departments.add_subparsers(dest="departments_command", metavar="COMMAND")
+    token = dept_commands.add_parser("token", help="issue an API token for a department (printed once)")
+    token.add_argument("code", metavar="DEPT_CODE")
+    token.add_argument("--label", help="what the token is for (shown in the token list)")
+    token.add_argument("--replace", action="store_true", help="revoke the department's other tokens")
+    token.set_defaults(handler=cmd_departments_token)
+    revoke = dept_commands.add_parser("revoke", help="revoke every token of a department")
+    revoke.add_argument("code", metavar="DEPT_CODE")
+    revoke.set_defaults(handler=cmd_departments_revoke)
+    tokens = dept_commands.add_parser("tokens", help="list tokens (prefixes only)")
+    tokens.add_argument("code", metavar="DEPT_CODE", nargs="?")
+    tokens.set_defaults(handler=cmd_departments_tokens)
+    departments.set_defaults(handler=lambda args: _usage(departments))
+
+    cases = commands.add_parser("cases", help="filings: cases and work orders")
+    case_commands = cases.add_subparsers(dest="cases_command", metavar="COMMAND")
+    sweep = case_commands.add_parser("sweep", help="flag 预警/逾期 and escalate overdue cases to the coordinating office")
+    sweep.add_argument("--date", help="sweep as of this local date (YYYY-MM-DD; default today)")
+    sweep.set_defaults(handler=cmd_cases_sweep)
+    cases.set_defaults(handler=lambda args: _usage(cases))
+
+
 # -- parser ------------------------------------------------------------------------------------
 def _positive(text: str) -> int:
     try:
@@ -309,6 +370,12 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="train if needed, then start the action server, the Rasa server and the desk service"
     ).set_defaults(handler=cmd_run)
     commands.add_parser("desk", help="start only the desk web service").set_defaults(handler=cmd_desk)
+    from connectors.wechat_sim import add_arguments as wechat_sim_arguments
+
+    wechat_sim = commands.add_parser("wechat-sim", help="talk to a running bot as WeChat or WeCom would (fake API included)")
+    wechat_sim_arguments(wechat_sim)
+    wechat_sim.set_defaults(handler=cmd_wechat_sim)
+    _add_filings_commands(commands)
     parser.set_defaults(handler=lambda args: _usage(parser))
     return parser
 
@@ -344,6 +411,13 @@ def _user_error(exc: Exception) -> Optional[str]:
 
     if isinstance(exc, (CliError, ImportFormatError, MigrationError)):
         return str(exc)
+    from filings.commands import CommandError as FilingsCommandError
+    from filings.errors import FilingError
+
+    if isinstance(exc, FilingsCommandError):
+        return str(exc)
+    if isinstance(exc, FilingError):
+        return exc.detail
     if isinstance(exc, CommandError):
         return f"migration failed: {exc}"
     if isinstance(exc, ArgumentError):

@@ -46,7 +46,10 @@ class Settings:
         )
 
     def environment(self) -> Dict[str, str]:
-        env = dict(os.environ)
+        from connectors.wechat_config import empty_channel_environment
+
+        # credentials.yml names the WeChat and WeCom variables; unset ones would stop Rasa.
+        env = {**empty_channel_environment(), **os.environ}
         env.update(
             ONEWINDOW_ACTIONS_URL=f"http://127.0.0.1:{self.actions_port}/webhook",
             ONEWINDOW_ACTIONS_HEALTH=f"http://127.0.0.1:{self.actions_port}/health",

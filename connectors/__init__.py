@@ -1,1 +1,1 @@
-"""How people reach the bot: REST, the web widget (socket.io); later WeChat and WeCom."""
+"""How people reach the bot: REST, the web widget (socket.io), the WeChat Official Account and WeCom."""

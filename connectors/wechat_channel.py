@@ -1,0 +1,145 @@
+"""What the Official Account and WeCom channels share: running a bot turn for a user's text,
+queueing answers in the outbox, and the outbox sender that delivers them through the API.
+
+The Rasa process delivers the outbox (outbound/delivery.py): each channel registers a sender for
+its name ("wechat", "wecom") and starts the delivery loop when the server starts. Staff replies
+and case updates queued for a WeChat or WeCom conversation take the same path.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from connectors.messages import compose
+from connectors.rest import WholeMessageCollector
+from connectors.wechat_api import AccessTokenAPI
+from connectors.wechat_config import Limits
+from connectors.wechat_guard import ReplayGuard
+from connectors.wechat_text import OptionMemory, Rendered, render, split_text
+from connectors.wechat_turns import PushAnswerer
+from database.engine import make_session
+from outbound import outbox
+from outbound.delivery import register_sender
+
+log = logging.getLogger(__name__)
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+class OutboxOutput(OutputChannel):
+    """Bot messages outside a push (for instance an intent triggered over the HTTP API): rendered
+    as WeChat text and queued in the outbox."""
+
+    def __init__(self, channel: "WeChatChannelBase"):
+        self.channel = channel
+
+    @classmethod
+    def name(cls) -> Text:
+        return "wechat_outbox"
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        composed = compose(message)
+        if composed is None:
+            return
+        rendered = render([composed])
+        self.channel.options.remember(recipient_id, rendered.payloads)
+        pieces = split_text(rendered.text, self.channel.limits.max_text_bytes) if rendered.text else []
+        if pieces:
+            self.channel.enqueue(recipient_id, pieces)
+
+
+class WeChatChannelBase(InputChannel):
+    """A WeChat-family input channel; subclasses speak the protocol of the callback URL."""
+
+    product = "WeChat"
+
+    def __init__(self, limits: Limits, api: Optional[AccessTokenAPI]):
+        self.limits = limits
+        self.api = api
+        self.options = OptionMemory()
+        self.guard = ReplayGuard(window=limits.timestamp_window)
+        self.answerer = PushAnswerer(self.name(), self.enqueue, limits.max_text_bytes)
+
+    # -- configuration -------------------------------------------------------------------------
+    def missing(self) -> List[str]:
+        raise NotImplementedError
+
+    def not_configured(self) -> HTTPResponse:
+        log.warning("%s push refused with 503: the channel is not configured (set %s)", self.product,
+                    ", ".join(self.missing()))
+        return response.text("channel not configured", status=503)
+
+    def refuse(self, status: int, reason: str, request: Request) -> HTTPResponse:
+        log.warning("%s push refused with %s: %s (from %s)", self.product, status, reason, request.ip)
+        return response.text({400: "bad request", 403: "forbidden", 413: "payload too large"}.get(status, "refused"),
+                             status=status)
+
+    def body_too_large(self, request: Request) -> bool:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.limits.max_body_bytes:
+            return True
+        return len(request.body or b"") > self.limits.max_body_bytes
+
+    # -- users and the outbox ------------------------------------------------------------------
+    def sender_id(self, user: str) -> str:
+        """The conversation id of a WeChat user (also the outbox recipient)."""
+        return user
+
+    def user_of(self, sender_id: str) -> str:
+        """The API's user id for a conversation id."""
+        return sender_id
+
+    def enqueue(self, recipient: str, pieces: List[str]) -> None:
+        with make_session() as session:
+            for piece in pieces:
+                outbox.enqueue(session, self.name(), recipient, piece, kind="bot_message")
+            session.commit()
+
+    async def send(self, recipient: str, text: str, custom: Optional[Dict[str, Any]] = None) -> None:
+        """The outbox sender: the text through the API, split within the size limit; raises on failure."""
+        if self.api is None:
+            raise RuntimeError(f"the {self.product} channel is not configured")
+        for piece in split_text(text, self.limits.max_text_bytes):
+            await self.api.send_text(self.user_of(recipient), piece)
+
+    def register_outbound(self) -> None:
+        register_sender(self.name(), self.send)
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        return OutboxOutput(self)
+
+    # -- answers -------------------------------------------------------------------------------
+    def bot_turn(self, on_new_message: OnNewMessage, sender: str, text: str,
+                 metadata: Optional[Dict[str, Any]] = None) -> Callable[[], Awaitable[Rendered]]:
+        """A producer that runs one bot turn for the user's text (a numeric reply picks an option)."""
+
+        async def produce() -> Rendered:
+            message = self.options.resolve(sender, text)
+            collector = WholeMessageCollector()
+            await on_new_message(
+                UserMessage(message, collector, sender, input_channel=self.name(), metadata=metadata)
+            )
+            rendered = render(collector.messages)
+            self.options.remember(sender, rendered.payloads)
+            return rendered
+
+        return produce
+
+    @staticmethod
+    def fixed(text: str) -> Callable[[], Awaitable[Rendered]]:
+        async def produce() -> Rendered:
+            return Rendered(text)
+
+        return produce
+
+
+def message_key(msg_id: Any, source: str, create_time: Any, event: str = "") -> str:
+    """The de-duplication key of a push: MsgId, else FromUserName + CreateTime (+ the event)."""
+    if msg_id not in (None, "", 0, "0"):
+        return f"msg:{msg_id}"
+    return f"event:{source}:{create_time}:{event}"
