@@ -6,10 +6,11 @@ from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import channel, db, entities, log, search, state, user_text
+from actions.filing import CHOOSING
 from analytics.log import log_answer, log_unanswered
 from dialogue.turn import Decision, decide
 from knowledge import repository
@@ -47,8 +48,14 @@ class ActionAnswer(Action):
         text = user_text(tracker)
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         decision = decide(text, intent, entities(tracker), state(tracker), search())
+        choosing_filing = tracker.get_slot("filing_target") == CHOOSING
+        if choosing_filing and decision.kind == "answer" and intent == "choose_option":
+            # The options were of an application (我要办): the pick continues the filing.
+            return [SlotSet("filing_target", decision.code), SlotSet("filing_target_name", None),
+                    FollowupAction("action_start_filing")]
         if decision.kind == "answer":
-            return self._answer(dispatcher, tracker, decision, text)
+            events = self._answer(dispatcher, tracker, decision, text)
+            return events + ([SlotSet("filing_target", None)] if choosing_filing else [])
         if decision.kind == "choices":
             label = ASPECT_LABELS.get(decision.aspect, "")
             lines = "\n".join(f"{i}. {o['name']}" for i, o in enumerate(decision.options, start=1))

@@ -10,6 +10,9 @@ py-spy; docs/conversation.md, "Speed"):
   name is missing (so a class imported later is still found).
 
 Both are behaviour-preserving and applied only to the pinned Rasa version they were written for.
+
+It also guards privacy for every channel: each incoming message's ID numbers are sealed before
+Rasa sees them (connectors/privacy.py), and log records are masked (filings/identity.py).
 """
 from __future__ import annotations
 
@@ -75,6 +78,26 @@ def _patch_event_lookup() -> None:
     Event.resolve_by_type = staticmethod(resolve_by_type)
 
 
+def _seal_incoming_id_numbers() -> None:
+    from rasa.core.channels.channel import UserMessage
+
+    from connectors.privacy import seal_id_numbers
+
+    original_init = UserMessage.__init__
+
+    def __init__(self, text=None, *args, **kwargs):
+        original_init(self, seal_id_numbers(text) if isinstance(text, str) else text, *args, **kwargs)
+
+    UserMessage.__init__ = __init__
+
+
+def apply_privacy_guards() -> None:
+    from filings.identity import install_log_redaction
+
+    install_log_redaction()
+    _seal_incoming_id_numbers()
+
+
 def apply_patches() -> bool:
     import rasa
 
@@ -87,6 +110,7 @@ def apply_patches() -> bool:
 
 
 def main() -> None:
+    apply_privacy_guards()
     apply_patches()
     from rasa.__main__ import main as rasa_main
 

@@ -13,14 +13,17 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import httpx
 import pytest
 
 from bot.runner import Settings, Supervisor, components
+from connectors.wechat_fake_api import FakeWeChatAPI
 from database.engine import PROJECT_ROOT
 
 STARTUP_TIMEOUT = 240.0
+WECHAT_TOKEN, WECHAT_APPID, WECHAT_SECRET = "e2e-wechat-token", "wxe2e0000000000000", "e2e-wechat-secret"
 
 
 def free_port() -> int:
@@ -37,6 +40,9 @@ class Stack:
     database_url: str
     rasa_token: str
     log_path: Path
+    wechat_api: Optional[FakeWeChatAPI] = None  # the fake WeChat API the Rasa server sends to
+    wechat_token: str = ""  # the WeChat channel's token (its AppID is wechat_api.app_id)
+    tracker_db: str = ""  # the Rasa tracker store's SQLite file
 
     def rest(self, sender: str, message: str, timeout: float = 30.0) -> list:
         response = httpx.post(
@@ -83,6 +89,10 @@ def live_stack(tmp_path_factory):
     )
     env = settings.environment()
     env["ONEWINDOW_DATABASE_URL"] = database_url
+    # The WeChat channel configured against a local fake of WeChat's API (tests/e2e/test_wechat.py).
+    wechat_api = FakeWeChatAPI(app_id=WECHAT_APPID, secret=WECHAT_SECRET).start()
+    env.update(ONEWINDOW_WECHAT_TOKEN=WECHAT_TOKEN, ONEWINDOW_WECHAT_APPID=WECHAT_APPID,
+               ONEWINDOW_WECHAT_SECRET=WECHAT_SECRET, ONEWINDOW_WECHAT_API_BASE=wechat_api.base_url)
     log_path = workdir / "stack.log"
     log = log_path.open("w")
     # The processes write to the log file too, so a failure can be read afterwards.
@@ -96,6 +106,9 @@ def live_stack(tmp_path_factory):
         database_url=database_url,
         rasa_token=settings.rasa_token,
         log_path=log_path,
+        wechat_api=wechat_api,
+        wechat_token=WECHAT_TOKEN,
+        tracker_db=settings.tracker_db,
     )
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT
@@ -105,4 +118,5 @@ def live_stack(tmp_path_factory):
         yield stack
     finally:
         supervisor.stop_all()
+        wechat_api.stop()
         log.close()
