@@ -8,6 +8,7 @@ ID and phone numbers live in slots sealed (filings/identity.py), never in clear.
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -193,6 +194,20 @@ def applicant_view(tracker: Tracker) -> Dict[str, str]:
     }
 
 
+def checked(validate):
+    """A slot validator that leaves alone what needs no check: a slot cleared as the form starts
+    (None) and details taken from the citizen's profile (FROM_PROFILE)."""
+    slot = validate.__name__[len("validate_"):]
+
+    @functools.wraps(validate)
+    def wrapper(self, value, dispatcher, tracker, domain):
+        if value is None or value == FROM_PROFILE:
+            return {slot: value}
+        return validate(self, value, dispatcher, tracker, domain)
+
+    return wrapper
+
+
 class ValidateFilingForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_filing_form"
@@ -203,24 +218,18 @@ class ValidateFilingForm(FormValidationAction):
             return []  # nothing more to ask: action_submit_filing says it is cancelled
         return domain_slots
 
+    @checked
     def validate_filing_consent(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                 domain: DomainDict) -> Dict[Text, Any]:
-        if value is None:  # cleared when the form starts: nothing to check
-            return {"filing_consent": None}
-        if value == FROM_PROFILE:
-            return {"filing_consent": value}
         answer = yes_or_no(str(value))
         if answer is None:
             dispatcher.utter_message(text="请回复“同意”或“不同意”。")
             return {"filing_consent": None}
         return {"filing_consent": answer}
 
+    @checked
     def validate_applicant_id(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> Dict[Text, Any]:
-        if value is None:  # cleared when the form starts: nothing to check
-            return {"applicant_id": None}
-        if value == FROM_PROFILE:
-            return {"applicant_id": value}
         numbers = opened_id_numbers(str(value))
         if not numbers:
             digits = len(re.sub(r"\D", "", without_sealed_ids(str(value))))
@@ -233,12 +242,9 @@ class ValidateFilingForm(FormValidationAction):
             return {"applicant_id": None}
         return {"applicant_id": seal(numbers[0])}
 
+    @checked
     def validate_applicant_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                  domain: DomainDict) -> Dict[Text, Any]:
-        if value is None:  # cleared when the form starts: nothing to check
-            return {"applicant_phone": None}
-        if value == FROM_PROFILE:
-            return {"applicant_phone": value}
         phone = normalize_mobile(without_sealed_ids(str(value)))
         if phone is None:
             dispatcher.utter_message(text="手机号码应为11位、以1开头的大陆手机号，请重新输入。")
@@ -256,20 +262,18 @@ class ValidateFilingForm(FormValidationAction):
                     dispatcher.utter_message(text=f"已找到您登记过的信息（{mask_name(profile.name)}），无需重复填写。")
         return slots
 
+    @checked
     def validate_applicant_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                 domain: DomainDict) -> Dict[Text, Any]:
         return self._field("name", "applicant_name", value, dispatcher)
 
+    @checked
     def validate_applicant_address(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                    domain: DomainDict) -> Dict[Text, Any]:
         return self._field("address", "applicant_address", value, dispatcher)
 
     @staticmethod
     def _field(field: str, slot: str, value: Any, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
-        if value is None:
-            return {slot: None}
-        if value == FROM_PROFILE:
-            return {slot: value}
         from filings.profiles import validate_fields
 
         text = " ".join(without_sealed_ids(str(value)).split())
@@ -279,10 +283,9 @@ class ValidateFilingForm(FormValidationAction):
             return {slot: None}
         return {slot: text}
 
+    @checked
     def validate_filing_confirmed(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                   domain: DomainDict) -> Dict[Text, Any]:
-        if value is None:  # cleared when the form starts: nothing to check
-            return {"filing_confirmed": None}
         answer = yes_or_no(str(value))
         if answer is None:
             dispatcher.utter_message(text="请回复“确认”提交，或回复“取消”。")

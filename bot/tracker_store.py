@@ -21,12 +21,11 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-from typing import Any, Dict, Iterable, List, Optional, Text
+from typing import Any, Dict, Iterator, List, Optional, Text
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 log = logging.getLogger(__name__)
 
@@ -81,25 +80,12 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         return opening + list(slots.values()) + window
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        stored = getattr(tracker, _STORED, None)
-        if stored is None:  # a tracker this store did not load (a new conversation): Rasa's way
-            await super().save(tracker)
-        else:
-            await self.stream_events(tracker)
-            with self.session_scope() as session:
-                for row in self._rows(tracker, itertools.islice(tracker.events, stored, None)):
-                    session.add(row)
-                session.commit()
+        await super().save(tracker)
         setattr(tracker, _STORED, len(tracker.events))
 
-    def _rows(self, tracker: DialogueStateTracker, events: Iterable) -> Iterable:
-        for event in events:
-            data = event.as_dict()
-            yield self.SQLEvent(
-                sender_id=tracker.sender_id,
-                type_name=event.type_name,
-                timestamp=data.get("timestamp"),
-                intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-                action_name=data.get("name"),
-                data=json.dumps(data),
-            )
+    def _additional_events(self, session, tracker: DialogueStateTracker) -> Iterator:
+        """The events added since the load (Rasa counts the stored ones, which a window cannot)."""
+        stored = getattr(tracker, _STORED, None)
+        if stored is None:  # a tracker this store did not load (a new conversation): Rasa's way
+            return super()._additional_events(session, tracker)
+        return itertools.islice(tracker.events, stored, None)

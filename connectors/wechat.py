@@ -28,7 +28,6 @@ from connectors.wechat_config import WeChatSettings
 from connectors.wechat_guard import Replayed
 from connectors.wechat_messages import MalformedPush, parse_push
 from connectors.wechat_text import UNSUPPORTED, WELCOME
-from outbound.delivery import start_delivery
 
 log = logging.getLogger(__name__)
 
@@ -63,24 +62,8 @@ class WeChatInput(WeChatChannelBase):
         return self.settings.missing()
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        webhook = Blueprint("onewindow_wechat", __name__)
-        configured = not self.missing()
-        if configured:
-            self.register_outbound()
-            log.info("WeChat Official Account channel ready (%s mode, API %s)",
-                     "safe" if self.crypto else "plaintext", self.settings.api_base)
-        else:
-            log.info("WeChat Official Account channel not configured (set %s); its webhook answers 503",
-                     ", ".join(self.missing()))
-
-        @webhook.listener("after_server_start")
-        async def _start_outbound(_app, _loop) -> None:
-            if configured:
-                start_delivery()
-
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok" if configured else "not configured"})
+        webhook, configured = self.base_blueprint(
+            f"{'safe' if self.crypto else 'plaintext'} mode, API {self.settings.api_base}")
 
         @webhook.route("/webhook", methods=["GET"])
         async def verify(request: Request) -> HTTPResponse:

@@ -8,10 +8,10 @@ and case updates queued for a WeChat or WeCom conversation take the same path.
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from sanic import response
+from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
@@ -24,7 +24,7 @@ from connectors.wechat_text import OptionMemory, Rendered, render, split_text
 from connectors.wechat_turns import PushAnswerer
 from database.engine import make_session
 from outbound import outbox
-from outbound.delivery import register_sender
+from outbound.delivery import register_sender, start_delivery
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,29 @@ class WeChatChannelBase(InputChannel):
 
     def register_outbound(self) -> None:
         register_sender(self.name(), self.send)
+
+    def base_blueprint(self, ready: str) -> Tuple[Blueprint, bool]:
+        """The webhook blueprint with what both channels need: when configured, the outbox sender
+        and its delivery loop; a health route. Returns it and whether the channel is configured."""
+        webhook = Blueprint(f"onewindow_{self.name()}", __name__)
+        configured = not self.missing()
+        if configured:
+            self.register_outbound()
+            log.info("%s channel ready (%s)", self.product, ready)
+        else:
+            log.info("%s channel not configured (set %s); its webhook answers 503", self.product,
+                     ", ".join(self.missing()))
+
+        @webhook.listener("after_server_start")
+        async def _start_outbound(_app, _loop) -> None:
+            if configured:
+                start_delivery()
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok" if configured else "not configured"})
+
+        return webhook, configured
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         return OutboxOutput(self)

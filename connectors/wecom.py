@@ -27,7 +27,6 @@ from connectors.wechat_config import WeComSettings
 from connectors.wechat_guard import Replayed
 from connectors.wechat_messages import MalformedPush, parse_push
 from connectors.wechat_text import UNSUPPORTED, WELCOME
-from outbound.delivery import start_delivery
 
 log = logging.getLogger(__name__)
 
@@ -63,22 +62,7 @@ class WeComInput(WeChatChannelBase):
         return sender_id[len(SENDER_PREFIX):] if sender_id.startswith(SENDER_PREFIX) else sender_id
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        webhook = Blueprint("onewindow_wecom", __name__)
-        configured = not self.missing()
-        if configured:
-            self.register_outbound()
-            log.info("WeCom channel ready (agent %s, API %s)", self.settings.agent_id, self.settings.api_base)
-        else:
-            log.info("WeCom channel not configured (set %s); its webhook answers 503", ", ".join(self.missing()))
-
-        @webhook.listener("after_server_start")
-        async def _start_outbound(_app, _loop) -> None:
-            if configured:
-                start_delivery()
-
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok" if configured else "not configured"})
+        webhook, configured = self.base_blueprint(f"agent {self.settings.agent_id}, API {self.settings.api_base}")
 
         @webhook.route("/webhook", methods=["GET"])
         async def verify(request: Request) -> HTTPResponse:
