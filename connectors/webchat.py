@@ -60,7 +60,7 @@ class WebchatInput(SocketIOInput):
 
         def room_is_empty(room: str) -> bool:
             try:
-                return not any(True for _ in sio.manager.get_participants(self.namespace, room))
+                return not any(True for _ in sio.manager.get_participants(self.namespace or "/", room))
             except (KeyError, TypeError):
                 return True
 

@@ -89,3 +89,31 @@ def test_offline_recipient_and_pull_only_channel_hold_the_message(db_url, sender
     assert _load(db_url, rest).status == "held"
     with make_session(db_url) as session:
         assert [m.id for m in outbox.held_for(session, "webchat", "s1")] == [web]
+
+
+def test_the_widget_channel_pushes_to_a_connected_session_and_holds_for_an_absent_one(senders):
+    from connectors.webchat import WebchatInput
+
+    channel = WebchatInput(session_persistence=True)
+
+    async def on_new_message(_message):
+        return None
+
+    channel.blueprint(on_new_message)
+    push = senders["webchat"]
+    emitted = []
+
+    async def emit(event, data, room=None, namespace=None):
+        emitted.append((event, data, room))
+
+    channel.sio.emit = emit
+
+    async def scenario():
+        with pytest.raises(delivery.RecipientOffline):
+            await push("session-1", "您的办件已办结。", None)
+        # A widget of that session is connected (its socket joined the session's room).
+        await channel.sio.manager.enter_room("sid-1", "/", "session-1", eio_sid="eio-1")
+        await push("session-1", "您的办件已办结。", {"type": "case_update"})
+
+    asyncio.run(scenario())
+    assert emitted == [("bot_uttered", {"text": "您的办件已办结。", "custom": {"type": "case_update"}}, "session-1")]
