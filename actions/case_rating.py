@@ -26,7 +26,6 @@ class ActionRateCase(Action):
             if pending is None:
                 # No completed case waiting: the words rate the latest answer instead.
                 if level is not None and rate_last_answer(session, tracker.sender_id, "good" if level >= 3 else "bad"):
-                    session.commit()
                     dispatcher.utter_message(text="感谢您的评价！", json_message={"type": "rating_ack"})
                 else:
                     dispatcher.utter_message(text="目前没有需要评价的办件。办件办结后，我会请您评价。")
@@ -39,7 +38,6 @@ class ActionRateCase(Action):
                 followup = rating.followup.number if rating.followup else None
                 followup_dept = rating.followup.department.name if rating.followup else None
                 label = rating.label
-                session.commit()
             except FilingError as exc:
                 log.warning("rating of %s refused: %s", pending["number"], exc)
                 dispatcher.utter_message(text=getattr(exc, "message", "") or "评价未成功，请稍后再试。")

@@ -39,7 +39,6 @@ def file_feedback_and_reply(dispatcher: CollectingDispatcher, tracker: Tracker, 
             reply = (f"已收到您的{KINDS[kind]}，编号 {order.number}，已转交{order.department.name}办理，"
                      f"将在 {order.due_date.isoformat()} 前答复您。答复会在这里通知您。")
             number = order.number
-            session.commit()
     except FilingError as exc:
         log.warning("feedback not filed: %s", exc)
         dispatcher.utter_message(text=getattr(exc, "message", "") or "提交未成功，请稍后再试。", json_message={"type": "fallback"})

@@ -59,9 +59,8 @@ def _reset() -> List[Dict[str, Any]]:
 def answer_progress(dispatcher: CollectingDispatcher, number: str, last4: str) -> None:
     from filings.cases import track
 
-    with db() as session:
+    with db() as session:  # committed on leaving: wrong digits are counted, to stop guessing
         view = track(session, number, last4)
-        session.commit()  # wrong digits are counted, to stop guessing
     if view is None:
         dispatcher.utter_message(text="没有查到该办件，或手机号后四位不匹配。请核对编号和手机号后四位后再试。",
                                  json_message={"type": "progress", "found": False})
@@ -85,7 +84,6 @@ class ActionStartTracking(Action):
 
             with db() as session:
                 recent = recent_filings(session, channel(tracker), tracker.sender_id)
-                session.commit()
             if recent:
                 # This conversation's own filings: no digits needed for the headline.
                 lines = "\n".join(f"· {r['name']} {r['number']}：{r['status_text']}，预计 {r['due_date']} 前办结"
