@@ -12,6 +12,8 @@
     onewindow desk                  start only the desk web service
     onewindow departments token CODE  issue a department's API token (filings.commands)
     onewindow cases sweep           flag 预警/逾期, escalate overdue cases (filings.commands)
+    onewindow staff create-admin U  the first administrator of the staff desk (staffdesk.commands)
+    onewindow staff add|passwd|disable|enable|list   staff accounts
     onewindow wechat-sim            talk to a running bot as WeChat / WeCom would (connectors.wechat_sim)
 
 The database is the one at ONEWINDOW_DATABASE_URL (default: var/onewindow.db). User errors print
@@ -300,6 +302,55 @@ def _add_filings_commands(commands) -> None:
     cases.set_defaults(handler=lambda args: _usage(cases))
 
 
+def _staff_password(args: argparse.Namespace) -> str:
+    from staffdesk.commands import read_password
+
+    return read_password(args.password_stdin)
+
+
+def cmd_staff(args: argparse.Namespace) -> int:
+    from staffdesk import commands
+
+    action = args.staff_command
+    if action == "create-admin":
+        return commands.create_admin(args.username, args.name, _staff_password(args))
+    if action == "add":
+        return commands.add(args.username, args.role, args.department, args.name, _staff_password(args))
+    if action == "passwd":
+        return commands.passwd(args.username, _staff_password(args))
+    if action in ("disable", "enable"):
+        return commands.set_active(args.username, action == "enable")
+    return commands.list_accounts()
+
+
+def _add_staff_commands(commands) -> None:
+    """onewindow staff create-admin|add|passwd|disable|enable|list (staffdesk.commands)."""
+    from staffdesk.roles import ROLES
+
+    staff = commands.add_parser("staff", help="staff desk accounts")
+    staff_commands = staff.add_subparsers(dest="staff_command", metavar="COMMAND")
+    for name, help_text in (("create-admin", "create an administrator (the first account)"),
+                            ("add", "create an account with a role"),
+                            ("passwd", "set an account's password (ends its sessions)")):
+        sub = staff_commands.add_parser(name, help=help_text)
+        sub.add_argument("username", metavar="USERNAME")
+        if name != "passwd":
+            sub.add_argument("--name", help="the person's name as shown on the desk")
+        if name == "add":
+            sub.add_argument("--role", required=True, choices=ROLES)
+            sub.add_argument("--department", metavar="DEPT_CODE", help="the officer's department")
+        sub.add_argument("--password-stdin", action="store_true",
+                         help="read the password from the first line of standard input "
+                              "(otherwise ONEWINDOW_STAFF_PASSWORD, or asked on the terminal)")
+        sub.set_defaults(handler=cmd_staff)
+    for name in ("disable", "enable"):
+        sub = staff_commands.add_parser(name, help=f"{name} an account")
+        sub.add_argument("username", metavar="USERNAME")
+        sub.set_defaults(handler=cmd_staff)
+    staff_commands.add_parser("list", help="list accounts").set_defaults(handler=cmd_staff)
+    staff.set_defaults(handler=lambda args: _usage(staff))
+
+
 # -- parser ------------------------------------------------------------------------------------
 def _positive(text: str) -> int:
     try:
@@ -376,6 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
     wechat_sim_arguments(wechat_sim)
     wechat_sim.set_defaults(handler=cmd_wechat_sim)
     _add_filings_commands(commands)
+    _add_staff_commands(commands)
     parser.set_defaults(handler=lambda args: _usage(parser))
     return parser
 
@@ -415,6 +467,10 @@ def _user_error(exc: Exception) -> Optional[str]:
     from filings.errors import FilingError
 
     if isinstance(exc, FilingsCommandError):
+        return str(exc)
+    from staffdesk.commands import CommandError as StaffCommandError
+
+    if isinstance(exc, StaffCommandError):
         return str(exc)
     if isinstance(exc, FilingError):
         return exc.detail

@@ -18,6 +18,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "analytics.models",
     "outbound.models",
     "filings.models",
+    "staffdesk.models",
 )
 
 

@@ -19,6 +19,7 @@ from filings.config import FilingSettings
 from filings.identity import install_log_redaction
 from filings.sweep import SweepLoop
 from knowledge.search import SearchService
+from staffdesk import web as staff_web
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ def create_app(url: Optional[str] = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(catalogue_api.router)
     department_api.install(app)
+    staff_web.install(app)  # the staff desk: /staff/ and /api/v1/staff/
     install_log_redaction()  # no ID or mobile number reaches a log in clear
     app.state.sweep = SweepLoop(app.state.database_url, FilingSettings.from_env().sweep_interval)
     # The web chat widget, its vendored socket.io client and the demo page.

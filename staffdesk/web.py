@@ -1,0 +1,34 @@
+"""Mounting the staff desk in the desk web service: its API routers, its pages and static files."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from staffdesk import auth_api
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+# The API of each section; every route checks the role (staffdesk.auth.require).
+ROUTERS = (
+    auth_api.router,
+)
+
+
+def install(app: FastAPI) -> None:
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/staff/static", StaticFiles(directory=STATIC_DIR), name="staff-static")
+
+    @app.get("/staff", include_in_schema=False)
+    def staff_root() -> RedirectResponse:
+        return RedirectResponse("/staff/", status_code=307)
+
+    @app.get("/staff/", include_in_schema=False)
+    def staff_page() -> FileResponse:
+        # The page shell only: it shows the sign-in form until /api/v1/staff/me answers, and
+        # every section's data comes from API routes that check the role.
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html",
+                            headers={"Cache-Control": "no-store"})
