@@ -193,4 +193,21 @@ def run(settings: Optional[Settings] = None) -> int:
         f"desk and widget: http://{shown}:{settings.desk_port}/  REST: http://{shown}:{settings.rasa_port}"
         f"/webhooks/rest/webhook  health: http://{shown}:{settings.desk_port}/healthz"
     )
+    supervisor.say(f"staff desk: http://{shown}:{settings.desk_port}/staff/" + _staff_hint())
     return supervisor.run()
+
+
+def _staff_hint() -> str:
+    """A reminder to create the first administrator while there is no staff account."""
+    try:
+        from sqlalchemy import func, select
+
+        from database.engine import make_session
+        from staffdesk.models import StaffAccount
+
+        with make_session() as session:
+            if session.execute(select(func.count(StaffAccount.id))).scalar_one():
+                return ""
+    except Exception:  # noqa: BLE001 - only a hint; the desk reports database problems itself
+        return ""
+    return "  (no staff account yet: create the first with `.venv/bin/onewindow staff create-admin USERNAME`)"

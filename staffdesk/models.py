@@ -7,6 +7,7 @@ from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import relationship
 
 from database.base import Base
+from knowledge.models import Department  # noqa: F401 - the relationship's target must be mapped
 
 
 class StaffAccount(Base):
