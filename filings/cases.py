@@ -826,9 +826,25 @@ def recent_filings(session: Session, channel: str, recipient: str, limit: int = 
     return out[:limit]
 
 
+def due_condition(due: str, today: Optional[date] = None):
+    """A SQL condition on Case for a due state (normal, warning, overdue, paused) as of today,
+    the same rules as `due_state()`."""
+    today = today or local_today()
+    open_running = Case.status.notin_(list(CLOSED_STATUSES | PAUSED_STATUSES))
+    if due == "overdue":
+        return open_running & (Case.due_date < today)
+    if due == "warning":
+        return open_running & (Case.due_date >= today) & (Case.warn_date <= today)
+    if due == "normal":
+        return open_running & (Case.warn_date > today)
+    if due == "paused":
+        return Case.status.in_(list(PAUSED_STATUSES))
+    raise InvalidInput("到期状态只能是 normal、warning、overdue 或 paused。", f"unknown due state {due!r}")
+
+
 def department_queue(
     session: Session,
-    department: Department,
+    department: Optional[Department],
     status: Optional[Sequence[int]] = None,
     due: Optional[str] = None,
     include_closed: bool = False,
@@ -837,26 +853,20 @@ def department_queue(
     offset: int = 0,
     today: Optional[date] = None,
 ) -> List[Case]:
-    """The department's cases, most urgent first (due date). `due` filters on the due state
-    (normal, warning, overdue, paused); `escalated` gives instead the cases escalated to this
-    department (the coordinating office)."""
+    """The department's cases (every department's with None), most urgent first (due date).
+    `due` filters on the due state (normal, warning, overdue, paused); `escalated` gives instead
+    the cases escalated to this department (the coordinating office)."""
     today = today or local_today()
     query = select(Case)
-    query = query.where(Case.escalated_to_id == department.id) if escalated else query.where(Case.department_id == department.id)
+    if escalated:
+        query = query.where(Case.escalated_to_id == department.id) if department else query.where(Case.escalated_to_id.isnot(None))
+    elif department is not None:
+        query = query.where(Case.department_id == department.id)
     if status:
         query = query.where(Case.status.in_(list(status)))
     elif not include_closed:
         query = query.where(Case.status.notin_(list(CLOSED_STATUSES)))
-    open_running = Case.status.notin_(list(CLOSED_STATUSES | PAUSED_STATUSES))
-    if due == "overdue":
-        query = query.where(open_running, Case.due_date < today)
-    elif due == "warning":
-        query = query.where(open_running, Case.due_date >= today, Case.warn_date <= today)
-    elif due == "normal":
-        query = query.where(open_running, Case.warn_date > today)
-    elif due == "paused":
-        query = query.where(Case.status.in_(list(PAUSED_STATUSES)))
-    elif due is not None:
-        raise InvalidInput("到期状态只能是 normal、warning、overdue 或 paused。", f"unknown due state {due!r}")
+    if due is not None:
+        query = query.where(due_condition(due, today))
     query = query.order_by(Case.due_date, Case.id).limit(limit).offset(offset)
     return list(session.execute(query).scalars())
