@@ -4,8 +4,9 @@ Rasa's SQLTrackerStore rebuilds the whole current session on every turn, and eve
 (policies' state history, the call to the action server, the save) walks all of it, so a turn
 costs more the longer the conversation. Nothing in this bot looks further back than a few turns:
 the policies use at most 5 states, the dialogue context lives in slots. So `retrieve` loads the
-session's opening events, the slot values set before the window (as SlotSet events) and the
-events of the last `window` user turns; `save` appends exactly the events added since the load.
+session's opening events, the slot values set before the window (as SlotSet events), the bot's
+pause when it is still paused (a conversation handed to staff), and the events of the last
+`window` user turns; `save` appends exactly the events added since the load.
 
 The full history stays in the database: `retrieve_full_tracker` (Rasa's HTTP API for a
 conversation's tracker, staff transcripts) is unchanged. Configured in bot/endpoints.yml:
@@ -24,7 +25,7 @@ import logging
 from typing import Any, Dict, Iterator, List, Optional, Text
 
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import SlotSet, UserUttered
+from rasa.shared.core.events import ConversationPaused, ConversationResumed, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 log = logging.getLogger(__name__)
@@ -76,8 +77,15 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         for row in current.filter(event.id >= first_user, event.id < start, event.type_name == SlotSet.type_name):
             data = json.loads(row.data)
             slots[data.get("name")] = data  # the latest value of each slot wins
+        # A conversation handed to staff stays paused however many messages the citizen sends.
+        toggle = (
+            current.filter(event.id >= first_user, event.id < start,
+                           event.type_name.in_((ConversationPaused.type_name, ConversationResumed.type_name)))
+            .order_by(None).order_by(event.id.desc()).first()
+        )
+        paused = [json.loads(toggle.data)] if toggle is not None and toggle.type_name == ConversationPaused.type_name else []
         window = [json.loads(row.data) for row in current.filter(event.id >= start)]
-        return opening + list(slots.values()) + window
+        return opening + list(slots.values()) + paused + window
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await super().save(tracker)

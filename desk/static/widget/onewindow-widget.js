@@ -29,6 +29,7 @@
   var WELCOME_TEXT =
     "您好，我是一窗通办助手，可以为您解答龙岗区政务服务事项怎么办：要带什么材料、办理条件、时限、收费、在哪里办等。\n请直接输入您想办的事。";
   var EXAMPLES = ["办护照要带什么材料", "低保怎么申请", "我想开个个体户"];
+  var NOTICE_LABELS = { handoff: "转接人工", staff_joined: "人工服务", staff_left: "人工服务结束" };
   var ASPECT_SECTION = {
     materials: "materials",
     time_limit: "time_limit",
@@ -300,11 +301,12 @@
     }
     var classes = "ow-msg ow-msg--bot";
     var children = [];
-    if (type === "handoff") {
+    if (type === "handoff" || type === "staff_joined" || type === "staff_left") {
+      // Notices of the handoff: queued for a person, a person joined, the assistant is back.
       classes = "ow-msg ow-msg--notice";
       children.push(
-        el("div", { className: "ow-notice", role: "note" }, [
-          el("span", { className: "ow-notice-label" }, [icon("person"), "转接人工"]),
+        el("div", { className: "ow-notice" + (type === "handoff" ? "" : " ow-notice--" + type), role: "note" }, [
+          el("span", { className: "ow-notice-label" }, [icon("person"), NOTICE_LABELS[type]]),
           el("div", { className: "ow-notice-text" }, [richText(m.text)]),
         ])
       );
@@ -716,7 +718,17 @@
       }
     }
     saveTranscript();
-    if (sentVisible) showTyping();
+    if (sentVisible && !withStaff()) showTyping();
+  }
+
+  // Queued for or taken by a person: the assistant is paused, so no "typing" dots for the citizen.
+  function withStaff() {
+    for (var i = messages.length - 1; i >= 0; i--) {
+      var type = messages[i].custom && messages[i].custom.type;
+      if (type === "staff_left") return false;
+      if (type === "handoff" || type === "staff_joined" || type === "staff_message") return true;
+    }
+    return false;
   }
 
   function acknowledge(item) {
