@@ -44,6 +44,7 @@ test: model browser
 
 bench: setup
 	$(PY) benchmarks/bench_search.py
+	$(PY) benchmarks/bench_staff.py
 	$(PY) benchmarks/bench_bot.py
 
 eval: setup
