@@ -8,12 +8,21 @@ from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from staffdesk import auth_api
+from staffdesk import cases_api
+from staffdesk import accounts_api, dashboard_api
+from staffdesk import lookup_api
+from staffdesk import handoff_api
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 # The API of each section; every route checks the role (staffdesk.auth.require).
 ROUTERS = (
     auth_api.router,
+    handoff_api.router,  # handoff: the inbox of conversations waiting for staff
+    cases_api.router,  # cases: the queue, case detail and actions, the coordinator's attention view
+    dashboard_api.router,
+    accounts_api.router,
+    lookup_api.router,  # lookup: search, guides, bundles, and the checklist page /staff/checklist/{code}
 )
 
 
