@@ -72,6 +72,7 @@ def create_app(url: Optional[str] = None) -> FastAPI:
     def _warm_up() -> None:
         # Build the index before the first request, not during it.
         app.state.search.refresh(wait=True)
+        app.state.search.watch()
         log.info("desk service ready on database %s", app.state.database_url.split("@")[-1])
 
     @app.on_event("startup")

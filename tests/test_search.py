@@ -215,3 +215,31 @@ def test_cli_search_contract(guangdong_url):
     assert first[0]["score"] >= first[-1]["score"]
     assert "港澳通行证" in first[0]["name"]
     assert "永久居留" in third[0]["name"]
+
+
+def test_a_watched_search_service_rebuilds_when_the_revision_moves(tmp_path):
+    """A long-running server's index follows the catalogue without waiting for a search."""
+    import time as _time
+
+    from database import make_session
+    from database.migrate import upgrade
+    from knowledge.importers import import_path
+    from knowledge.revision import bump_revision, get_revision
+    from knowledge.search import SearchService
+    from catalogue_helpers import DEFAULT_CATALOGUE
+
+    url = f"sqlite:///{tmp_path / 'watch.db'}"
+    upgrade(url)
+    with make_session(url) as session:
+        import_path(session, DEFAULT_CATALOGUE)
+    service = SearchService(lambda: make_session(url), check_interval=0.2).watch()
+    assert service.watch() is service  # idempotent
+    before = service.engine.revision
+    with make_session(url) as session:
+        bump_revision(session)
+        session.commit()
+        target = get_revision(session)
+    deadline = _time.monotonic() + 10
+    while service.current.revision != target and _time.monotonic() < deadline:
+        _time.sleep(0.1)
+    assert service.current.revision == target != before

@@ -42,6 +42,7 @@ class SearchService:
         self._lock = threading.Lock()
         self._building = threading.Lock()
         self._last_check = 0.0
+        self._watcher: Optional[threading.Thread] = None
 
     @property
     def current(self) -> Optional[SearchEngine]:
@@ -78,6 +79,27 @@ class SearchService:
             self._build()
         elif not self._building.locked():
             threading.Thread(target=self._build, name="search-rebuild", daemon=True).start()
+
+    def watch(self) -> "SearchService":
+        """Check the catalogue revision every `check_interval` seconds in a background thread and
+        rebuild as soon as it moves, so a change (an alias added by staff, an import) is searchable
+        by the next question instead of after it. Long-running servers call this; idempotent."""
+        with self._lock:
+            if self._watcher is None:
+                self._watcher = threading.Thread(target=self._watch, name="search-watch", daemon=True)
+                self._watcher.start()
+        return self
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(self._check_interval)
+            try:
+                with self._session_factory() as session:
+                    revision = _revision(session)
+                if self._engine is not None and revision != self._engine.revision:
+                    self._build()
+            except Exception:  # keep watching: the database may come back
+                log.exception("could not check the catalogue revision")
 
     def _maybe_refresh(self) -> None:
         now = time.monotonic()
