@@ -9,7 +9,12 @@ py-spy; docs/conversation.md, "Speed"):
   subclasses (`all_subclasses`, recursive); the fix keeps a name-to-class table, rebuilt when a
   name is missing (so a class imported later is still found).
 
-Both are behaviour-preserving and applied only to the pinned Rasa version they were written for.
+- every call to the action server opens a new HTTP client session, so a new TCP connection, on
+  both sides; the fix keeps one client session per event loop with keep-alive connections, closed
+  by the client after 2 s idle (before the action server's 5 s keep-alive timeout, so a request
+  never goes out on a connection the server is closing).
+
+All are behaviour-preserving and applied only to the pinned Rasa version they were written for.
 
 It also guards privacy for every channel: each incoming message's ID numbers are sealed before
 Rasa sees them (connectors/privacy.py), and log records are masked (filings/identity.py).
@@ -78,6 +83,76 @@ def _patch_event_lookup() -> None:
     Event.resolve_by_type = staticmethod(resolve_by_type)
 
 
+CLIENT_KEEPALIVE_SECONDS = 2.0
+_SESSIONS: Dict[tuple, Any] = {}  # (event loop, headers, auth) -> aiohttp.ClientSession
+
+
+async def close_shared_sessions() -> None:
+    """Close the shared client sessions of the running event loop."""
+    import asyncio
+
+    loop = id(asyncio.get_running_loop())
+    for key in [k for k in _SESSIONS if k[0] == loop]:
+        await _SESSIONS.pop(key).close()
+
+
+def _patch_endpoint_sessions() -> None:
+    import asyncio
+
+    import os
+    import ssl
+
+    import aiohttp
+    from rasa.shared.exceptions import FileNotFoundException
+    from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, ClientResponseError, EndpointConfig, concat_url
+
+    sessions = _SESSIONS
+
+    def shared_session(self: EndpointConfig) -> aiohttp.ClientSession:
+        """One session per event loop and endpoint identity (headers, basic auth)."""
+        auth = self.basic_auth or {}
+        key = (id(asyncio.get_running_loop()), tuple(sorted((self.headers or {}).items())),
+               auth.get("username"), auth.get("password"))
+        session = sessions.get(key)
+        if session is None or session.closed:
+            session = aiohttp.ClientSession(
+                headers=self.headers,
+                auth=aiohttp.BasicAuth(auth["username"], auth["password"]) if auth else None,
+                timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+                connector=aiohttp.TCPConnector(keepalive_timeout=CLIENT_KEEPALIVE_SECONDS),
+            )
+            sessions[key] = session
+        return session
+
+    async def request(self: EndpointConfig, method: Text = "post", subpath: Optional[Text] = None,
+                      content_type: Optional[Text] = "application/json", compress: bool = False,
+                      **kwargs: Any) -> Optional[Any]:
+        # Rasa 3.6.21's EndpointConfig.request, on the shared session instead of a new one.
+        headers = {"Content-Type": content_type} if content_type else {}
+        headers.update(kwargs.pop("headers", None) or {})
+        headers.update(self.headers or {})
+        sslcontext = None
+        if self.cafile:
+            try:
+                sslcontext = ssl.create_default_context(cafile=self.cafile)
+            except FileNotFoundError as e:
+                raise FileNotFoundException(
+                    f"Failed to find certificate file, '{os.path.abspath(self.cafile)}' does not exist."
+                ) from e
+        async with shared_session(self).request(
+            method, concat_url(self.url, subpath), headers=headers, params=self.combine_parameters(kwargs),
+            compress=compress, ssl=sslcontext, **kwargs,
+        ) as response:
+            if response.status >= 400:
+                raise ClientResponseError(response.status, response.reason, await response.content.read())
+            try:
+                return await response.json()
+            except aiohttp.ContentTypeError:
+                return None
+
+    EndpointConfig.request = request
+
+
 def _seal_incoming_id_numbers() -> None:
     from rasa.core.channels.channel import UserMessage
 
@@ -106,6 +181,7 @@ def apply_patches() -> bool:
         return False
     _patch_action_result_validation()
     _patch_event_lookup()
+    _patch_endpoint_sessions()
     return True
 
 

@@ -91,4 +91,38 @@ def test_the_endpoints_file_loads_this_store(tmp_path, monkeypatch):
     store = create_tracker_store(config, DOMAIN)
     inner = getattr(store, "_tracker_store", store)
     assert isinstance(inner, WindowedSQLTrackerStore)
-    assert inner.window == 10
+    assert inner.window == 5
+
+
+def test_a_form_longer_than_the_window_stays_active(tmp_path):
+    """The filing form may take more turns than the window (a wrong ID number asked again and
+    again): its ActiveLoop event is carried into the window like the slots."""
+    from rasa.shared.core.events import ActiveLoop
+
+    store = _store(tmp_path, window=2)
+    tracker = DialogueStateTracker("citizen-1", DOMAIN.slots)
+    for event in (ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")):
+        tracker.update(event)
+    asyncio.run(store.save(tracker))
+    for n in range(1, 8):
+        tracker = asyncio.run(store.retrieve("citizen-1"))
+        tracker.update(UserUttered(f"回答{n}", {"name": "inform", "confidence": 1.0}))
+        tracker.update(ActionExecuted("filing_form"))
+        if n == 1:
+            tracker.update(ActiveLoop("filing_form"))
+        tracker.update(BotUttered("请再输入一次"))
+        tracker.update(ActionExecuted("action_listen"))
+        asyncio.run(store.save(tracker))
+        loaded = asyncio.run(store.retrieve("citizen-1"))
+        assert loaded.active_loop_name == "filing_form", n
+    tracker = asyncio.run(store.retrieve("citizen-1"))
+    tracker.update(UserUttered("好了", {"name": "affirm", "confidence": 1.0}))
+    tracker.update(ActiveLoop(None))
+    tracker.update(ActionExecuted("action_listen"))
+    asyncio.run(store.save(tracker))
+    for n in range(3):  # the form's end is carried too, once it leaves the window
+        tracker = asyncio.run(store.retrieve("citizen-1"))
+        tracker.update(UserUttered(f"问题{n}", {"name": "ask_service", "confidence": 1.0}))
+        tracker.update(ActionExecuted("action_listen"))
+        asyncio.run(store.save(tracker))
+        assert asyncio.run(store.retrieve("citizen-1")).active_loop_name is None
