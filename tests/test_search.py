@@ -11,7 +11,7 @@ import pytest
 from database import make_session
 from database.migrate import upgrade
 from knowledge.importers import import_path
-from knowledge.search import SearchEngine, SearchService
+from knowledge.search import SearchConfig, SearchEngine, SearchService
 from knowledge.search.documents import SearchDocument
 from knowledge.search.evaluation import QueryFileError, evaluate, load_queries
 from knowledge.search.lexicon import Lexicon, default_lexicon
@@ -127,6 +127,70 @@ def test_department_mention_favours_its_services():
     assert engine.search("去工商局办停业登记").hits[0].code == "T2"
 
 
+def test_a_term_that_straddles_two_words_is_not_a_match():
+    lex = Lexicon({"国考": ("公务员录用考试",), "低保": ("最低生活保障",)})
+    # 外国|考察团: 国考 begins inside one word and ends inside the next.
+    assert lex.expansions("外国考察团", [(0, 2), (2, 5)]) == []
+    assert [e.colloquial for e in lex.expansions("报国考", [(0, 1), (1, 3)])] == ["国考"]
+    assert [e.colloquial for e in lex.expansions("吃低保", [(0, 3)])] == ["低保"]  # inside one word
+
+
+def test_lexicon_terms_with_gaps(tmp_path):
+    path = tmp_path / "v.tsv"
+    path.write_text("转…读书\t转学\n户口…迁\t户口迁移\n", encoding="utf-8")
+    lex = Lexicon.load(path)
+    (found,) = lex.expansions(normalize("孩子转到龙岗读书"))
+    assert found.formal == ("转学",) and found.parts == ((2, 3), (6, 8))
+    assert lex.expansions(normalize("转了。然后读书")) == []  # not across a sentence
+    assert lex.expansions(normalize("转到很远很远很远很远的地方读书")) == []  # gap too long
+    assert "转学" in lex.terms() and len(lex) == 2
+
+
+def test_words_glued_to_an_action_word_and_unknown_compounds():
+    docs = [doc("A", "兽药生产许可证核发", "农业农村厅"), doc("B", "工业产品生产许可证核发", "市场监管局"),
+            doc("C", "基本殡葬服务费用减免", "民政局"), doc("D", "基本殡葬服务", "民政局")]
+    engine = SearchEngine(docs)
+    assert engine.search("兽药厂生产许可证").hits[0].code == "A"
+    assert ("兽药厂", "兽药") in [c for c, _ in engine.analyze("兽药厂生产许可证").concepts]  # its known part
+    assert engine.analyze("想查殡葬服务").lookup  # 想查 -> 查
+
+
+def test_variants_are_told_apart_by_their_own_text():
+    parent = "外国公民和组织参观审批"
+    docs = [
+        doc("V1", f"{parent}(外国公民参观审批)", "文旅厅", parent_code="P", parent_name=parent, variant="外国公民参观审批"),
+        doc("V2", f"{parent}(外国组织参观审批)", "文旅厅", parent_code="P", parent_name=parent, variant="外国组织参观审批"),
+    ]
+    hits = SearchEngine(docs).search("外国组织来参观").hits
+    assert [h.code for h in hits] == ["V2", "V1"]
+    plain = SearchEngine(docs, config=SearchConfig(sibling_weight=0)).search("外国组织来参观").hits
+    assert hits[0].score - hits[1].score > plain[0].score - plain[1].score
+
+
+def test_an_alias_repeating_the_name_does_not_count_twice():
+    docs = [
+        doc("S1", "补发外国人停留证件", "公安局", aliases=("补发外国人停留证件办理",)),
+        doc("S2", "签发外国人停留证件", "公安局"),
+    ]
+    assert SearchEngine(docs).search("办外国人停留证件").hits[0].code == "S2"
+
+
+def test_the_body_of_a_guide_is_searched_too():
+    docs = [
+        doc("B1", "社会团体成立登记", "民政厅", body=("社会团体章程草案", "验资报告")),
+        doc("B2", "基金会设立登记", "民政厅", body=("基金会章程",)),
+    ]
+    engine = SearchEngine(docs)
+    assert [h.code for h in engine.search("验资报告").hits] == ["B1"]
+    # Names still come first: a word of the name beats the same word in another guide's body.
+    assert engine.search("基金会").hits[0].code == "B2"
+
+
+def test_asking_where_an_institution_is_finds_the_address_lookup():
+    docs = [doc("L1", "公安监所地址查询", "公安厅"), doc("L2", "被监管人员家属探访预约", "公安厅")]
+    assert SearchEngine(docs).search("看守所地址在哪").hits[0].code == "L1"
+
+
 def test_query_file_errors_name_the_line(tmp_path):
     path = tmp_path / "q.tsv"
     path.write_text("# header\n好的查询\t^a$\n缺少正则\n坏正则\t(\n", encoding="utf-8")
@@ -156,15 +220,15 @@ def guangdong_service(guangdong_url) -> SearchService:
 def test_quality_floor_on_the_dev_set(guangdong_service):
     report = evaluate(guangdong_service.engine, load_queries(DEV_QUERIES))
     # Naive BM25 over names scores top-1 0.72, top-3 0.85 here.
-    assert report.top1 >= 0.75, report.summary()
-    assert report.top3 >= 0.90, report.summary()
+    assert report.top1 >= 0.80, report.summary()
+    assert report.top3 >= 0.95, report.summary()
 
 
 def test_quality_floor_on_our_heldout_set(guangdong_service):
     report = evaluate(guangdong_service.engine, load_queries(HELDOUT_QUERIES))
     assert report.total >= 150
-    assert report.top1 >= 0.78, report.summary()
-    assert report.top3 >= 0.92, report.summary()
+    assert report.top1 >= 0.88, report.summary()
+    assert report.top3 >= 0.95, report.summary()
 
 
 def test_parents_with_variants_are_recognised(guangdong_service):

@@ -8,7 +8,7 @@ from typing import Dict, List, Optional, Tuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from knowledge.models import Bundle, Department, ParentItem, Service, ServiceAlias
+from knowledge.models import Bundle, Department, Material, ParentItem, Service, ServiceAlias
 
 
 @dataclass
@@ -27,6 +27,7 @@ class SearchDocument:
     result_name: Optional[str] = None
     kind: str = "service"  # "service" or "bundle"
     members: Tuple[str, ...] = ()  # a bundle's member services (names and aliases)
+    body: Tuple[str, ...] = ()  # what the guide says besides names: conditions, materials, service objects, FAQ questions
 
 
 @dataclass
@@ -40,6 +41,11 @@ def load_documents(session: Session, include_bundles: bool = True) -> List[Searc
     aliases: Dict[int, List[str]] = defaultdict(list)
     for service_id, alias in session.execute(select(ServiceAlias.service_id, ServiceAlias.alias)):
         aliases[service_id].append(alias)
+    materials: Dict[int, List[str]] = defaultdict(list)
+    for service_id, material in session.execute(
+        select(Material.service_id, Material.name).order_by(Material.service_id, Material.position)
+    ):
+        materials[service_id].append(material)
     rows = session.execute(
         select(
             Service.id,
@@ -54,6 +60,9 @@ def load_documents(session: Session, include_bundles: bool = True) -> List[Searc
             Department.aliases,
             ParentItem.code,
             ParentItem.name,
+            Service.conditions,
+            Service.service_objects,
+            Service.faqs,
         )
         .join(Department, Service.department_id == Department.id)
         .outerjoin(ParentItem, Service.parent_id == ParentItem.id)
@@ -73,6 +82,7 @@ def load_documents(session: Session, include_bundles: bool = True) -> List[Searc
             aliases=tuple(aliases.get(sid, ())),
             themes=tuple(themes or ()),
             result_name=result_name,
+            body=_body(conditions, materials.get(sid, ()), objects, faqs),
         )
         for (
             sid,
@@ -87,6 +97,9 @@ def load_documents(session: Session, include_bundles: bool = True) -> List[Searc
             dept_aliases,
             parent_code,
             parent_name,
+            conditions,
+            objects,
+            faqs,
         ) in rows
     ]
     if include_bundles:
@@ -109,3 +122,21 @@ def load_documents(session: Session, include_bundles: bool = True) -> List[Searc
                 )
             )
     return documents
+
+
+# Texts that say nothing about a service (无受理条件, 无条件受理): left out of its body.
+_EMPTY = {"无", "无受理条件", "无条件受理", "无条件办理", "直接申请", "无要求", "不限", "-", "/"}
+
+
+def _body(conditions, materials, objects, faqs) -> Tuple[str, ...]:
+    """Short, telling texts first (search indexes the first few hundred characters): materials,
+    FAQ questions, service objects, then the conditions, which can run to pages."""
+    parts: List[str] = [m for m in materials if m and m.strip() not in _EMPTY]
+    for faq in faqs or ():
+        question = faq.get("question") if isinstance(faq, dict) else None
+        if question:
+            parts.append(question)
+    parts.extend(o for o in (objects or ()) if isinstance(o, str) and o.strip())
+    if conditions and conditions.strip() not in _EMPTY:
+        parts.append(conditions.strip())
+    return tuple(parts)

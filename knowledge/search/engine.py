@@ -2,12 +2,18 @@
 
 Pipeline for a query:
 1. normalise (NFKC, lower case);
-2. expand colloquial terms with the formal terms of the vocabulary (驾照 -> 机动车驾驶证);
-3. segment with jieba (catalogue user dictionary), drop asking words (怎么, 需要, 材料 ...);
+2. segment with jieba (catalogue user dictionary), drop asking words (怎么, 需要, 材料 ...);
+3. expand colloquial terms with the formal terms of the vocabulary (驾照 -> 机动车驾驶证), never
+   a term that straddles two words (国考 in 外国|考察团), also terms with gaps (转…读书 -> 转学);
+   action words glued to a light word (想查, 能免) expand as the action word; a word the catalogue
+   never uses stands for its longest known parts too (兽药厂 -> 兽药);
 4. score with two BM25F indexes: jieba words and character bigrams (robust where segmentation of
-   query and name differ), over the fields name, aliases, parent item, variant, department;
+   query and name differ), over the fields name, aliases, parent item, variant, department, plus a
+   small weight of a third index over the guide's body (conditions, materials, FAQ questions);
 5. rerank the best candidates by how much of the query they cover (a name that explains every
-   content word of the query beats one that matches a single frequent word many times);
+   content word of the query beats one that matches a single frequent word many times), how much
+   of their name the query explains, what the query asks to do (look up or not; 换发, 注销 ...),
+   and among variants of one parent item by how much of the query the variant's own text explains;
 6. report when the leading results are variants of one parent item, so the bot can ask which.
 """
 from __future__ import annotations
@@ -33,11 +39,22 @@ WORD_FIELDS = {
     "extra": FieldSpec(weight=0.1, b=0.0),
     "members": FieldSpec(weight=0.25, b=0.8),  # a bundle's member services
 }
+# The guide's body (conditions, materials, service objects, FAQ questions) is its own index, with
+# its own idf: mixed into the name fields its many ordinary words would drown the names' idf.
+BODY_FIELDS = {"body": FieldSpec(weight=1.0, b=0.75)}
+MAX_BODY_CHARS = 400  # of a guide's body, indexed (its conditions come last and can run to pages)
+NAME_MAX_SHARE = 0.5  # name terms in more services than this share (广东, 广东省) say nothing: not scored
+BODY_MAX_SHARE = 0.05  # body bigrams in more guides than this share are too common to count
+NAME_GRAM_CACHE = 50_000  # services whose name bigrams (with idf) and body text are kept between queries
 
 
 @dataclass
 class SearchConfig:
     char_weight: float = 0.6  # bigram channel relative to the word channel
+    body_weight: float = 0.1  # the body index (conditions, materials, FAQ questions) relative to the word channel
+    body_coverage: float = 0.15  # a concept that only the body explains counts this much of one the names explain
+    part_weight: float = 0.5  # the known parts of a word the catalogue never uses (兽药厂 -> 兽药)
+    unknown_weight: float = 0.5  # weight of a concept none of whose bigrams the catalogue's names use (商量, 船员)
     expansion_weight: float = 0.6  # formal terms from the vocabulary relative to the user's words
     candidates: int = 60  # how many go to the reranker
     coverage_weight: float = 0.4  # weight of the share of the query a service explains
@@ -46,6 +63,8 @@ class SearchConfig:
     min_score: float = 0.05  # below this share of a perfect match, nothing is returned
     min_relative: float = 0.4  # results scoring under this share of the best are noise
     department_boost: float = 0.1  # added for services of a department the query names
+    sibling_weight: float = 0.2  # taken off a variant per share of the query its own text explains less than its best sibling's
+    lookup_bonus: float = 0.05  # added to a lookup service (…查询) for a query that asks to look something up
     intent_penalty: float = 0.1  # taken off a lookup service (…查询) for a query that asks for none
     qualifier_penalty: float = 0.04  # per action word in a name the query did not ask for (换发, 注销)
     max_qualifier_penalty: float = 0.08
@@ -88,6 +107,7 @@ class QueryAnalysis:
     lookup: bool = False  # the query asks to look something up (查, 进度, 办好没有 ...)
     names_something: bool = False  # a concept beyond action words (换, 补, 查): the query names a thing
     qualifiers: frozenset = frozenset()  # action words the query asks for (its own or as formal terms)
+    alternative_grams: Dict[str, Tuple[str, ...]] = field(default_factory=dict)  # bigrams of each concept alternative
 
 
 @dataclass
@@ -101,6 +121,14 @@ class SearchResult:
     def best(self) -> Optional[Hit]:
         return self.hits[0] if self.hits else None
 
+
+# Light words that segmentation glues onto an action word (想查, 能免, 转过去, 开个, 补一下).
+LIGHT_CHARS = frozenset("想要能会可得个了过去来到掉走下一再给把被让帮就都也还快先")
+
+
+# How people ask where a place is, and what names of services that list places say.
+LOCATION_CUES = ("地址", "在哪", "在哪里", "在哪儿", "哪里", "什么地方", "位置", "怎么走")
+LOCATION_TERMS = ("地址查询", "地址")
 
 # Bigrams that mark a lookup: in a name (…查询, …进度) and in a query (expanded 查 -> 查询).
 LOOKUP_CUES = ("查询", "进度", "名录")
@@ -121,6 +149,34 @@ def catalogue_terms(documents: Sequence[SearchDocument], min_count: int = 3) -> 
                 counts[part] = counts.get(part, 0) + 1
     terms.update(part for part, count in counts.items() if count >= min_count)
     return sorted(t for t in terms if 2 <= len(t) <= 12)
+
+
+def _concept_fit(alternatives: Sequence[str], text: str, alternative_grams: Dict[str, Tuple[str, ...]]) -> float:
+    """How well `text` explains a concept: 1 when it contains an alternative, else the largest
+    share (at least half) of an alternative's bigrams it contains."""
+    best = 0.0
+    for alternative in alternatives:
+        if alternative in text:
+            return 1.0
+        grams = alternative_grams.get(alternative)
+        if grams is None:
+            grams = tuple(g for g in char_ngrams(alternative) if len(g) == 2)
+        if len(grams) >= 2:
+            share = sum(1 for g in grams if g in text) / len(grams)
+            best = max(best, share if share >= 0.5 else 0.0)
+    return best
+
+
+def _spans(text: str, tokens: Sequence[str]) -> List[Tuple[int, int]]:
+    """Where each token of `text` sits (tokens in order; punctuation between them skipped)."""
+    spans, position = [], 0
+    for token in tokens:
+        start = text.find(token, position)
+        if start < 0:
+            continue
+        spans.append((start, start + len(token)))
+        position = start + len(token)
+    return spans
 
 
 class SearchEngine:
@@ -146,6 +202,9 @@ class SearchEngine:
         self._by_code = {doc.code: i for i, doc in enumerate(self.documents)}
         self._match_text = [self._doc_match_text(doc) for doc in self.documents]
         self.mentions = DepartmentMentions(self.documents, self.lexicon)
+        # Per-service values the reranker needs, computed on first use (bounded).
+        self._name_grams: Dict[int, Tuple[Tuple[str, float], ...]] = {}
+        self._body_texts: Dict[int, str] = {}
         self.qualifiers = qualifiers()
         self._lookup = np.fromiter(
             (any(cue in doc.name for cue in LOOKUP_CUES) for doc in self.documents), dtype=bool, count=len(self.documents)
@@ -159,20 +218,44 @@ class SearchEngine:
             char_docs.append({f: [g for t in texts for g in char_ngrams(t)] for f, texts in fields.items()})
         self.words.build(word_docs)
         self.chars.build(char_docs)
+        self.body = SparseIndex(BODY_FIELDS)
+        gram_cache: Dict[str, Tuple[str, ...]] = {}  # material names and conditions recur across services
+        self.body.build_sets([self._body_terms(doc, gram_cache) for doc in self.documents])
 
     # ----------------------------------------------------------------------------------- build
     @staticmethod
     def _doc_fields(doc: SearchDocument) -> Dict[str, List[str]]:
         parent = doc.parent_name if doc.parent_name and doc.parent_name != doc.name else None
+        name = normalize(doc.name)
         return {
-            "name": [normalize(doc.name)],
-            "alias": [normalize(a) for a in (doc.short_name, *doc.aliases) if a],
+            "name": [name],
+            # An alias that repeats the whole name (补发外国人停留证件办理) adds nothing but the
+            # name counted twice against its siblings.
+            "alias": [a for a in (normalize(a) for a in (doc.short_name, *doc.aliases) if a) if name not in a],
             "parent": [normalize(parent)] if parent else [],
             "variant": [normalize(doc.variant)] if doc.variant else [],
             "department": [normalize(d) for d in (doc.department, doc.department_short, *doc.department_aliases) if d],
             "extra": [normalize(t) for t in (*doc.themes, doc.result_name) if t],
             "members": [normalize(m) for m in doc.members],
         }
+
+    @staticmethod
+    def _body_terms(doc: SearchDocument, cache: Dict[str, Tuple[str, ...]]) -> List[str]:
+        """The distinct bigrams of a guide's body, at most MAX_BODY_CHARS of it."""
+        grams: set = set()
+        room = MAX_BODY_CHARS
+        for text in doc.body:
+            if room <= 0:
+                break
+            text = text[:room]
+            room -= len(text)
+            found = cache.get(text)
+            if found is None:
+                found = tuple({g for g in char_ngrams(normalize(text)) if len(g) == 2})
+                if len(cache) < 500_000:
+                    cache[text] = found
+            grams.update(found)
+        return list(grams)
 
     @staticmethod
     def _doc_match_text(doc: SearchDocument) -> str:
@@ -183,8 +266,8 @@ class SearchEngine:
     def analyze(self, query: str) -> QueryAnalysis:
         cfg = self.config
         text = normalize(query)
-        expansions = self.lexicon.expansions(text)
         tokens = self.segmenter.cut(text)
+        expansions = self.lexicon.expansions(text, _spans(text, tokens))
         content_tokens = [t for t in tokens if t not in self._stop]
         # Search-mode words of the content (adds dictionary sub-words of long compounds).
         content: List[str] = []
@@ -202,7 +285,7 @@ class SearchEngine:
         # A department named in the query favours its services. An institution (税务局, 派出所) is
         # not part of what is asked; a topic that is also a department's alias (医保, 公积金) is.
         institutions = [m for m in mentions if is_institution(m.text)]
-        spans = [(e.start, e.end) for e in expansions] + [(m.start, m.end) for m in institutions]
+        spans = [span for e in expansions for span in e.spans] + [(m.start, m.end) for m in institutions]
         expanded = [(e.colloquial, e.formal) for e in expansions]
         action_words: set = set()
         position = 0
@@ -212,17 +295,25 @@ class SearchEngine:
             position = max(position, end)
             if token in self._stop or any(a <= start < b for a, b in spans):
                 continue
-            formal = self.lexicon.word_expansion(token)
+            formal = self.lexicon.word_expansion(token) or self._light_action(token)
             if formal:
                 expanded.append((token, formal))
                 action_words.add(token)
             elif len(token) >= 2:
-                concepts.append(((token,), self._weight(token)))
+                parts = self._known_parts(token)
+                word_terms.extend((w, cfg.part_weight) for w in parts)
+                concepts.append(((token, *parts), self._weight(token)))
         kept = [(c, f) for c, f in expanded if not any(m.start <= text.find(c) < m.end for m in institutions)]
         if institutions and not concepts and not kept:
             # The institution is all the query names (看守所地址在哪): then it is what is asked about.
             kept = [(c, f) for c, f in expanded if any(m.start <= text.find(c) < m.end for m in institutions)]
             concepts.extend(((m.text,), self._weight(m.text)) for m in institutions if not any(c == m.text for c, _ in kept))
+            # Asked where it is (看守所在哪, 车管所地址): services that list such places fit better,
+            # though the institution stays what the query is about.
+            if any(c in text for c in LOCATION_CUES):
+                for term in LOCATION_TERMS:
+                    word_terms.extend((w, cfg.expansion_weight) for w in self.segmenter.words(term))
+                    char_terms.extend((g, cfg.expansion_weight) for g in char_ngrams(term) if len(g) == 2)
         expanded = kept
         for colloquial, formal in expanded:
             formal_words = []
@@ -243,17 +334,48 @@ class SearchEngine:
             mentions=mentions,
             lookup=any(cue in gram for gram in char_terms_set for cue in LOOKUP_CUES),
             names_something=any(alternatives[0] not in action_words for alternatives, _ in concepts) or bool(mentions),
-            qualifiers=self._asked_qualifiers(text, expanded, action_words),
+            qualifiers=self._asked_qualifiers(text, expanded),
+            alternative_grams={
+                alternative: tuple(g for g in char_ngrams(alternative) if len(g) == 2)
+                for alternatives, _weight in concepts
+                for alternative in alternatives
+            },
         )
 
-    def _asked_qualifiers(self, text: str, expanded, action_words) -> frozenset:
+    def _light_action(self, token: str) -> Tuple[str, ...]:
+        """An action word glued by segmentation to a light word around it (想查, 能免, 转过, 开个,
+        补一下): the action word's formal terms."""
+        if len(token) < 2 or len(token) > 4 or token in self.words.vocabulary:
+            return ()
+        core = token
+        while core and core[0] in LIGHT_CHARS:
+            core = core[1:]
+        while core and core[-1] in LIGHT_CHARS:
+            core = core[:-1]
+        if not core or core == token:
+            return ()
+        return self.lexicon.word_expansion(core)
+
+    def _known_parts(self, token: str) -> Tuple[str, ...]:
+        """For a word the catalogue never uses (兽药厂, 考察团), the longest parts of it that it
+        does use (兽药, 考察): the word's head is usually what the catalogue names."""
+        if len(token) < 3 or token in self.words.vocabulary or not self.config.part_weight:
+            return ()
+        vocabulary = self.words.vocabulary
+        for length in range(len(token) - 1, 1, -1):
+            parts = tuple(
+                dict.fromkeys(token[i : i + length] for i in range(len(token) - length + 1) if token[i : i + length] in vocabulary)
+            )
+            if parts:
+                return parts
+        return ()
+
+    def _asked_qualifiers(self, text: str, expanded) -> frozenset:
         asked = {q for q in self.qualifiers if q in text}
         for colloquial, formal in expanded:
             for term in formal:
-                if term in self.qualifiers:
-                    asked.add(term)
-                elif colloquial in action_words:
-                    asked.update(q for q in self.qualifiers if q in term)
+                # 增驾 -> 增加准驾车型 asks for 增加 as much as 换 -> 换发 asks for 换发.
+                asked.update(q for q in self.qualifiers if q in term)
         return frozenset(asked)
 
     def _weight(self, term: str) -> float:
@@ -261,28 +383,72 @@ class SearchEngine:
         grams = [g for g in char_ngrams(term) if len(g) == 2] or [term]
         values = [self.chars.term_idf(g) for g in grams]
         known = [v for v in values if v > 0]
-        return sum(known) / len(known) if known else 1.0
+        return sum(known) / len(known) if known else self.config.unknown_weight
 
     def _coverage(self, analysis: QueryAnalysis, doc_index: int) -> float:
         """Share (by idf weight) of the query's concepts the service's names explain: a concept is
-        explained by any alternative found as a substring, or by half its bigrams at least."""
+        explained by any alternative found as a substring, or by half its bigrams at least. A
+        concept the names leave unexplained but the guide's body mentions counts `body_coverage`."""
         if not analysis.concepts:
             return 0.0
         text = self._match_text[doc_index]
+        body_credit = self.config.body_coverage
+        body: Optional[str] = "" if body_credit > 0 and self.documents[doc_index].body else None
         covered = total = 0.0
         for alternatives, weight in analysis.concepts:
-            best = 0.0
-            for alternative in alternatives:
-                if alternative in text:
-                    best = 1.0
-                    break
-                grams = [g for g in char_ngrams(alternative) if len(g) == 2]
-                if len(grams) >= 2:
-                    share = sum(1 for g in grams if g in text) / len(grams)
-                    best = max(best, share if share >= 0.5 else 0.0)
-            covered += best * weight
+            fit = _concept_fit(alternatives, text, analysis.alternative_grams)
+            if fit < body_credit and body is not None:
+                if body == "":
+                    body = self._body_text(doc_index)
+                if any(alternative in body for alternative in alternatives if len(alternative) >= 2):
+                    fit = body_credit
+            covered += fit * weight
             total += weight
         return covered / total
+
+    def _body_text(self, doc_index: int) -> str:
+        text = self._body_texts.get(doc_index)
+        if text is None:
+            text = normalize(" ".join(self.documents[doc_index].body)[:MAX_BODY_CHARS])
+            if len(self._body_texts) >= NAME_GRAM_CACHE:
+                self._body_texts.clear()
+            self._body_texts[doc_index] = text
+        return text
+
+    def _tell_siblings_apart(self, analysis: QueryAnalysis, reranked: List[Tuple[float, float, int]]):
+        """Variants of one parent item share the parent's words, so the query covers them alike;
+        what tells them apart is the variant's own text (外国公民参观… vs 外国组织参观…). Within each
+        group of variants among the candidates, those whose variant text explains less of the query
+        than the best one's move down; the best stays where it is against other services."""
+        groups: Dict[str, List[int]] = {}
+        for position, (_final, _base, i) in enumerate(reranked):
+            doc = self.documents[i]
+            if doc.parent_code and doc.variant:
+                groups.setdefault(doc.parent_code, []).append(position)
+        if not any(len(g) > 1 for g in groups.values()):
+            return reranked
+        reranked = list(reranked)
+        weight = self.config.sibling_weight
+        for members in groups.values():
+            if len(members) < 2:
+                continue
+            fits = [self._text_coverage(analysis, normalize(self.documents[reranked[p][2]].variant or "")) for p in members]
+            best = max(fits)
+            for position, fit in zip(members, fits):
+                final, base, i = reranked[position]
+                reranked[position] = (final - weight * (best - fit), base, i)
+        return reranked
+
+    @staticmethod
+    def _text_coverage(analysis: QueryAnalysis, text: str) -> float:
+        """Share (by idf weight) of the query's concepts that `text` explains."""
+        if not analysis.concepts or not text:
+            return 0.0
+        total = sum(weight for _alternatives, weight in analysis.concepts)
+        covered = sum(
+            _concept_fit(alternatives, text, analysis.alternative_grams) * weight for alternatives, weight in analysis.concepts
+        )
+        return covered / total if total else 0.0
 
     def _qualifier_penalty(self, analysis: QueryAnalysis, doc_index: int) -> float:
         name = self.documents[doc_index].name
@@ -292,12 +458,15 @@ class SearchEngine:
     def _name_coverage(self, analysis: QueryAnalysis, doc_index: int) -> float:
         """Share (by idf weight) of the service name's bigrams that the query, with its
         expansions, explains: qualifiers nobody asked for (乘务签注, 进度查询) cost."""
-        grams = set(g for g in char_ngrams(normalize(self.documents[doc_index].name)) if len(g) == 2)
-        if not grams:
-            return 0.0
+        weighted = self._name_grams.get(doc_index)
+        if weighted is None:
+            grams = set(g for g in char_ngrams(normalize(self.documents[doc_index].name)) if len(g) == 2)
+            weighted = tuple((g, self.chars.term_idf(g)) for g in grams)
+            if len(self._name_grams) >= NAME_GRAM_CACHE:
+                self._name_grams.clear()
+            self._name_grams[doc_index] = weighted
         total = matched = 0.0
-        for gram in grams:
-            weight = self.chars.term_idf(gram)
+        for gram, weight in weighted:
             total += weight
             if gram in analysis.grams:
                 matched += weight
@@ -308,8 +477,10 @@ class SearchEngine:
         analysis = self.analyze(query)
         if not self.documents or not (analysis.word_terms or analysis.char_terms):
             return SearchResult(query=query, hits=[], analysis=analysis)
-        scores = self.words.scores(analysis.word_terms)
-        scores += cfg.char_weight * self.chars.scores(analysis.char_terms)
+        scores = self.words.scores(analysis.word_terms, max_share=NAME_MAX_SHARE)
+        self.chars.scores(analysis.char_terms, max_share=NAME_MAX_SHARE, scale=cfg.char_weight, out=scores)
+        if cfg.body_weight:
+            self.body.scores(analysis.char_terms, max_share=BODY_MAX_SHARE, scale=cfg.body_weight, out=scores)
         kinds = set(kinds)
         if kinds != {"service", "bundle"}:
             mask = np.fromiter((d.kind in kinds for d in self.documents), dtype=bool, count=len(self.documents))
@@ -323,7 +494,7 @@ class SearchEngine:
             selection = scores.copy()
             selection[named] *= 1.0 + 3 * cfg.department_boost
         k = min(cfg.candidates, positive)
-        candidates = np.argpartition(-selection, k - 1)[:k]
+        candidates = np.argpartition(selection, len(selection) - k)[len(selection) - k :]
         top = float(scores[candidates].max())
         boosted = (
             set(candidates[np.isin(candidates, named)].tolist()) if named is not None and len(named) else set()
@@ -339,9 +510,12 @@ class SearchEngine:
                 + cfg.name_weight * name_coverage
                 + (cfg.department_boost if int(i) in boosted else 0.0)
                 - (cfg.intent_penalty if self._lookup[i] and not analysis.lookup else 0.0)
+                + (cfg.lookup_bonus if self._lookup[i] and analysis.lookup else 0.0)
                 - self._qualifier_penalty(analysis, int(i))
             )
             reranked.append((final, base, int(i)))
+        if cfg.sibling_weight:
+            reranked = self._tell_siblings_apart(analysis, reranked)
         reranked.sort(key=lambda item: (-item[0], -item[1], len(self.documents[item[2]].name)))
         hits = []
         floor = max(cfg.min_score, reranked[0][0] * cfg.min_relative) if reranked else cfg.min_score
