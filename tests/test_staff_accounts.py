@@ -12,7 +12,7 @@ from desk.app import create_app
 from staffdesk import accounts, passwords
 from staffdesk.accounts import AccountError, SessionPolicy
 from staffdesk.models import StaffAccount, StaffSession
-from staff_helpers import CSRF, PASSWORD, make_staff, sign_in, staff_client
+from staff_helpers import PASSWORD, make_staff, sign_in, staff_client
 
 
 @pytest.fixture

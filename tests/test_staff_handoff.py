@@ -31,7 +31,7 @@ from staff_helpers import make_staff, staff_client
 
 TOKEN = "rasa-test-token"
 ID_NUMBER = "440307199001011239"
-SEALED = f"〔证件号 4403**********1239 #{{}}〕"
+SEALED = "〔证件号 4403**********1239 #{}〕"
 
 
 class FakeRasa:

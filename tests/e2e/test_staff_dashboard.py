@@ -18,20 +18,15 @@ from pathlib import Path
 from typing import List
 from urllib.parse import urlparse
 
-import pytest
 from sqlalchemy import select
 
 from analytics.models import UnansweredQuestion
 from database import make_session
 from staff_helpers import PASSWORD, make_staff
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing (apt-get install -y chromium)")
-async_api = pytest.importorskip("playwright.async_api", reason="playwright (Python) is not installed in this environment")
-async_playwright = async_api.async_playwright
-expect = async_api.expect
+from browser import async_playwright, expect, launch, requires_chromium
+
+pytestmark = requires_chromium
 
 UI_MS = 15_000
 QUESTION = "绿本怎么办"  # 绿本: the green vehicle registration book, issued when a car is first registered
@@ -60,7 +55,7 @@ class Browser:
         self.allowed = set()  # (status, path) that a test provokes on purpose
 
     async def __aenter__(self):
-        self.browser = await self.pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        self.browser = await launch(self.pw)
         context = await self.browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
         self.page = await context.new_page()
         self.page.on("pageerror", lambda exc: self.problems.append(f"page error: {exc}"))

@@ -20,15 +20,14 @@ from pathlib import Path
 from typing import List
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from database import make_session
 from handoff.models import HandoffRequest
 from staff_helpers import CSRF, PASSWORD, make_staff
 
-from test_widget import (BOT_MSGS, CHROMIUM, CHROMIUM_ARGS, INPUT, REPLY_MS, UI_MS, USER_MSGS, W, _ask,
-                         _host_port, _open_widget, async_playwright, expect)
+from browser import async_playwright, expect, launch, requires_chromium
+from test_widget import BOT_MSGS, INPUT, REPLY_MS, UI_MS, USER_MSGS, W, _ask, _host_port, _open_widget
 
 POLL_MS = 15_000  # the inbox refreshes every 3 s; the outbox is delivered within about a second
 
@@ -57,9 +56,8 @@ async def _citizen_page(browser, stack):
     return page
 
 
+@requires_chromium
 async def test_a_clerk_takes_a_widget_conversation_replies_and_hands_back(live_stack, tmp_path, record_property):
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is missing")
     clerk = make_staff(live_stack.database_url, "clerk", name="王小明")
     shots: List[Path] = []
     problems: List[str] = []
@@ -70,7 +68,7 @@ async def test_a_clerk_takes_a_widget_conversation_replies_and_hands_back(live_s
         shots.append(path)
 
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        browser = await launch(pw)
         try:
             citizen = await _citizen_page(browser, live_stack)
             citizen.on("pageerror", lambda exc: problems.append(f"widget page error: {exc}"))

@@ -12,7 +12,6 @@ their paths are recorded as the test property `screenshots` and printed (`pytest
 """
 from __future__ import annotations
 
-import os
 import re
 import socket
 import threading
@@ -29,20 +28,9 @@ import pytest
 from catalogue_helpers import GUANGDONG_EXPORT
 from staff_helpers import PASSWORD, make_staff
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+from browser import async_playwright, expect, launch, requires_chromium
 
-if os.environ.get("CI") and not CHROMIUM.exists():
-    raise RuntimeError("/usr/bin/chromium is missing in CI; `make browser` should have installed it")
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="/usr/bin/chromium is missing (install Debian's chromium: apt-get install -y chromium)",
-)
-async_api = pytest.importorskip("playwright.async_api", reason="playwright (Python) is not installed in this environment")
-async_playwright = async_api.async_playwright
-expect = async_api.expect
+pytestmark = requires_chromium
 
 UI_MS = 10_000
 SELF_EMPLOYED = "11440307MB2C1000044440307001001"  # 个体工商户设立登记
@@ -176,7 +164,7 @@ async def test_clerk_looks_up_a_service_and_prints_its_checklist(live_stack, tmp
     problems: List[str] = []
     searches: List[str] = []
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        browser = await launch(pw)
         try:
             context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
             page = await context.new_page()
@@ -349,7 +337,7 @@ async def test_the_longest_guangdong_checklist_prints_on_one_page(guangdong_desk
     longest = _longest_service(url)
     shots = Shots(tmp_path, record_property)
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        browser = await launch(pw)
         try:
             context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
             page = await context.new_page()
@@ -388,7 +376,7 @@ async def test_an_absurdly_long_checklist_still_prints_on_one_page(tmp_path, rec
                            for i in range(1, 6)]
     shots = Shots(tmp_path, record_property)
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        browser = await launch(pw)
         try:
             page = await browser.new_page(viewport={"width": 1000, "height": 1200})
             await page.set_content(render_checklist(service, printed_on=date(2026, 11, 26)))

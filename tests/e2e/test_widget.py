@@ -13,36 +13,14 @@ of a failure) and recorded as the test property `screenshots` (junit XML).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import List
 from urllib.parse import urlparse
 
-import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from browser import async_playwright, expect, launch, requires_chromium
 
-if os.environ.get("CI") and not CHROMIUM.exists():
-    # In CI the browser test must run: `make test` installs Debian's chromium.
-    raise RuntimeError("/usr/bin/chromium is missing in CI; `make browser` should have installed it")
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="/usr/bin/chromium is missing (install Debian's chromium: apt-get install -y chromium)",
-)
-async_api = pytest.importorskip(
-    "playwright.async_api", reason="playwright (Python) is not installed in this environment"
-)
-async_playwright = async_api.async_playwright
-expect = async_api.expect
+pytestmark = requires_chromium
 
 REPLY_MS = 90_000  # the first answers of a freshly started Rasa can be slow
 UI_MS = 10_000
@@ -108,7 +86,7 @@ async def test_widget_conversation_reload_and_phone_layout(live_stack, tmp_path,
         shots.append(path)
 
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        browser = await launch(pw)
         page = None
         try:
             context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
