@@ -3,8 +3,10 @@
 Side by side in one run, through the REST channel:
 - the full bot (action server, search, database, SQL tracker store), and
 - a bare bot: the same pipeline and NLU data with fixed responses and no actions (the ceiling).
-For each: turn latency p50/p95 and throughput with 1, 10 and 50 concurrent conversations, and
-latency of turns 1-5 against turns 46-50 of one long conversation. Also: training time of the
+For each: turn latency p50/p95 and throughput with 1, 10 and 50 concurrent conversations (each
+sends its next turn as soon as it has the answer: the worst case), p50/p95 of 10 conversations at
+a citizen's pace (1-3 s between turns), and latency of turns 1-5 against turns 46-50 of one long
+conversation. Also: training time of the
 product model and the resident memory of the servers.
 """
 from __future__ import annotations
@@ -13,13 +15,14 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import httpx
 import yaml
@@ -34,6 +37,8 @@ from bot.training import CONFIG, MODEL_PATH, MODELS_DIR, TRAINING_TIME_PATH, tra
 BARE_DIR = ROOT / "benchmarks" / "bare"
 BARE_MODEL = MODELS_DIR / "bare.tar.gz"
 CONVERSATIONS = ROOT / "data" / "eval" / "conversations.yml"
+# Paced runs: between two turns a citizen reads the answer and types (seconds, uniform).
+PAUSE_SECONDS = (1.0, 3.0)
 
 
 def free_port() -> int:
@@ -140,22 +145,26 @@ class Server:
         self.log.close()
 
 
-async def converse(client: httpx.AsyncClient, url: str, sender: str, turns: List[str], timings: List[float]) -> None:
+async def converse(client: httpx.AsyncClient, url: str, sender: str, turns: List[str], timings: List[float],
+                   pauses: Optional[random.Random] = None) -> None:
     for text in turns:
         started = time.perf_counter()
         response = await client.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text})
         response.raise_for_status()
         timings.append((time.perf_counter() - started) * 1000.0)
+        if pauses is not None:  # the citizen reads the answer and types the next question
+            await asyncio.sleep(pauses.uniform(*PAUSE_SECONDS))
 
 
-async def load(url: str, concurrency: int, turns_each: int, pool: List[str], tag: str) -> dict:
+async def load(url: str, concurrency: int, turns_each: int, pool: List[str], tag: str, paced: bool = False) -> dict:
     timings: List[float] = []
     limits = httpx.Limits(max_connections=concurrency + 5)
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         jobs = []
         for i in range(concurrency):
             turns = [pool[(i * 7 + k) % len(pool)] for k in range(turns_each)]
-            jobs.append(converse(client, url, f"bench-{tag}-{concurrency}-{i}-{time.time_ns()}", turns, timings))
+            pauses = random.Random(i) if paced else None
+            jobs.append(converse(client, url, f"bench-{tag}-{concurrency}-{i}-{time.time_ns()}", turns, timings, pauses))
         started = time.perf_counter()
         await asyncio.gather(*jobs)
         elapsed = time.perf_counter() - started
@@ -181,6 +190,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", default="1,10,50")
     parser.add_argument("--turns", type=int, default=10, help="turns per conversation in the load runs")
+    parser.add_argument("--paced", type=int, default=10,
+                        help="conversations in the paced run (citizens pause 1-3 s between turns)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     levels = [int(x) for x in args.concurrency.split(",")]
@@ -218,6 +229,8 @@ def main() -> int:
                 result = {}
                 for level in levels:
                     result[f"c{level}"] = asyncio.run(load(server.url, level, args.turns, pool, server.name[:4]))
+                result["paced"] = asyncio.run(load(server.url, args.paced, args.turns, pool, server.name[:4] + "-paced",
+                                                   paced=True))
                 result["long"] = asyncio.run(long_conversation(server.url, pool, server.name[:4]))
                 result["memory_mb"] = round(server.memory(), 0)
                 figures[server.name] = result
@@ -233,6 +246,9 @@ def main() -> int:
         for level in levels:
             r = result[f"c{level}"]
             print(f"    {level:>2} concurrent: p50 {r['p50_ms']} ms  p95 {r['p95_ms']} ms  {r['throughput_tps']} turns/s  ({r['turns']} turns)")
+        r = result["paced"]
+        print(f"    {args.paced} conversations at a citizen's pace (1-3 s between turns): p50 {r['p50_ms']} ms  "
+              f"p95 {r['p95_ms']} ms  ({r['turns']} turns)")
         lg = result["long"]
         print(f"    long conversation: turns 1-5 {lg['turns_1_5_ms']} ms, turns 46-50 {lg['turns_46_50_ms']} ms (x{lg['ratio']})")
     if "full bot" in figures and "bare bot" in figures:
