@@ -54,6 +54,7 @@ class Settings:
             ONEWINDOW_ACTIONS_URL=f"http://127.0.0.1:{self.actions_port}/webhook",
             ONEWINDOW_ACTIONS_HEALTH=f"http://127.0.0.1:{self.actions_port}/health",
             ONEWINDOW_RASA_URL=f"http://127.0.0.1:{self.rasa_port}",
+            ONEWINDOW_RASA_PORT=str(self.rasa_port),  # the demo page's widget connects to it
             ONEWINDOW_RASA_TOKEN=self.rasa_token,
             ONEWINDOW_TRACKER_DB=self.tracker_db,
             TF_CPP_MIN_LOG_LEVEL="2",

@@ -8,7 +8,7 @@ from typing import Optional
 
 import httpx
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
@@ -85,8 +85,15 @@ def create_app(url: Optional[str] = None) -> FastAPI:
         await app.state.sweep.stop()
 
     @app.get("/", include_in_schema=False)
-    def index() -> FileResponse:
-        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+    def index() -> HTMLResponse:
+        # The demo page's widget talks to the Rasa server on the page's host, at the port
+        # `onewindow run` gave it (ONEWINDOW_RASA_PORT; the widget's default is 5005).
+        page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+        port = os.environ.get("ONEWINDOW_RASA_PORT", "").strip()
+        if port.isdigit():
+            page = page.replace('<script src="/static/widget/onewindow-widget.js"',
+                                f'<script src="/static/widget/onewindow-widget.js" data-port="{port}"', 1)
+        return HTMLResponse(page)
 
     @app.get("/healthz", tags=["health"], summary="Health of each component")
     def healthz() -> JSONResponse:

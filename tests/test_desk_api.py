@@ -137,3 +137,12 @@ async def test_default_catalogue_through_the_api(tmp_path_factory):
         assert stats["services"] >= 80 and stats["departments"] >= 15 and stats["bundles"] >= 4
         bundles = {b["name"] for b in (await client.get("/api/v1/bundles")).json()}
         assert {"新生儿出生一件事", "开办企业一件事", "退休一件事", "身后一件事"} <= bundles
+
+
+async def test_the_demo_page_points_its_widget_at_the_rasa_port(client, monkeypatch):
+    monkeypatch.delenv("ONEWINDOW_RASA_PORT", raising=False)
+    page = (await client.get("/")).text
+    assert '<script src="/static/widget/onewindow-widget.js" defer>' in page  # the widget's default, 5005
+    monkeypatch.setenv("ONEWINDOW_RASA_PORT", "25999")
+    page = (await client.get("/")).text
+    assert '<script src="/static/widget/onewindow-widget.js" data-port="25999" defer>' in page

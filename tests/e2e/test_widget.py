@@ -210,6 +210,13 @@ async def test_widget_conversation_reload_and_phone_layout(live_stack, tmp_path,
             assert abs(box["y"]) <= 1 and abs(box["height"] - 844) <= 1, box
             await shot(page, "phone-390x844")
 
+            # 6. An ID number typed in the chat is not kept in the browser's storage in clear.
+            await _ask(page, "我的身份证号是110101199003074516，手机13912345678，办护照要什么")
+            await page.wait_for_timeout(1500)
+            stored = await page.evaluate("() => JSON.stringify(Object.assign({}, window.localStorage))")
+            assert "110101199003074516" not in stored and "13912345678" not in stored, stored
+            assert "1101**********4516" in stored and "139****5678" in stored, stored
+
             assert not problems, "\n".join(problems)
         except BaseException:
             if page is not None:

@@ -7,12 +7,14 @@
  *
  * The script finds its own base URL from its src and loads, from there, its stylesheet
  * (onewindow-widget.css) and the vendored socket.io client (../vendor/socket.io.min.js).
- * data-server defaults to the page's hostname on port 5005; data-socket-path to /socket.io.
+ * data-server defaults to the page's hostname on port data-port (default 5005); data-socket-path
+ * to /socket.io.
  *
  * Protocol (docs/conversation.md): emit `session_request` {session_id} on every connect and
  * wait for `session_confirm`; send `user_uttered` {message, session_id}; bot messages arrive
  * by push as `bot_uttered` {text, quick_replies, custom}, one event per bot message.
- * The session id and the transcript (last 200 messages) are kept in localStorage.
+ * The session id and the transcript (last 200 messages) are kept in localStorage, with the ID and
+ * mobile numbers the citizen typed masked once sent.
  */
 (function () {
   "use strict";
@@ -53,7 +55,8 @@
   var scriptSrc = script && script.src ? script.src : location.href;
   var baseUrl = new URL(".", scriptSrc).href;
   var data = (script && script.dataset) || {};
-  var serverUrl = (data.server || "").trim() || location.protocol + "//" + location.hostname + ":5005";
+  var port = /^\d{1,5}$/.test((data.port || "").trim()) ? data.port.trim() : "5005";
+  var serverUrl = (data.server || "").trim() || location.protocol + "//" + location.hostname + ":" + port;
   var socketPath = (data.socketPath || "").trim() || "/socket.io";
   var title = (data.title || "").trim() || DEFAULT_TITLE;
 
@@ -109,9 +112,25 @@
   var messages = loadTranscript(sessionId);
   var messageSeq = messages.reduce(function (max, m) { return Math.max(max, m.id || 0); }, 0);
 
+  // ID and mobile numbers the citizen typed are not kept on the device in clear: once a message
+  // is sent, its stored copy has them masked (the server seals them too: connectors/privacy.py).
+  // A message still waiting to be sent keeps its text, to send it after a reload.
+  var ID_NUMBER = /(^|\D)(\d{4})\d{10}(\d{3}[\dXx])(?![\dXx])/g;
+  var MOBILE = /(^|\D)(1[3-9]\d)\d{4}(\d{4})(?!\d)/g;
+
+  function maskNumbers(text) {
+    return String(text).replace(ID_NUMBER, "$1$2**********$3").replace(MOBILE, "$1$2****$3");
+  }
+
   function saveTranscript() {
     if (messages.length > MAX_MESSAGES) messages = messages.slice(messages.length - MAX_MESSAGES);
-    storageSet("transcript:" + sessionId, JSON.stringify(messages));
+    var stored = messages.map(function (m) {
+      if (m.role !== "user" || m.pending) return m;
+      var copy = Object.assign({}, m, { text: maskNumbers(m.text) });
+      delete copy.send;
+      return copy;
+    });
+    storageSet("transcript:" + sessionId, JSON.stringify(stored));
   }
 
   // ---------------------------------------------------------------- DOM helpers
