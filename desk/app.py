@@ -83,6 +83,7 @@ def create_app(url: Optional[str] = None) -> FastAPI:
     @app.on_event("shutdown")
     async def _stop_sweep() -> None:
         await app.state.sweep.stop()
+        app.state.search.stop()
 
     @app.get("/", include_in_schema=False)
     def index() -> HTMLResponse:

@@ -307,3 +307,6 @@ def test_a_watched_search_service_rebuilds_when_the_revision_moves(tmp_path):
     while service.current.revision != target and _time.monotonic() < deadline:
         _time.sleep(0.1)
     assert service.current.revision == target != before
+    service.stop()
+    service._watcher.join(timeout=2)
+    assert not service._watcher.is_alive()

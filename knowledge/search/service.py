@@ -43,6 +43,7 @@ class SearchService:
         self._building = threading.Lock()
         self._last_check = 0.0
         self._watcher: Optional[threading.Thread] = None
+        self._stop = threading.Event()
 
     @property
     def current(self) -> Optional[SearchEngine]:
@@ -91,15 +92,22 @@ class SearchService:
         return self
 
     def _watch(self) -> None:
-        while True:
-            time.sleep(self._check_interval)
+        failing = False
+        while not self._stop.wait(self._check_interval):
             try:
                 with self._session_factory() as session:
                     revision = _revision(session)
                 if self._engine is not None and revision != self._engine.revision:
                     self._build()
+                failing = False
             except Exception:  # keep watching: the database may come back
-                log.exception("could not check the catalogue revision")
+                if not failing:  # once per outage, not every interval
+                    log.exception("could not check the catalogue revision; search answers from the index it has")
+                failing = True
+
+    def stop(self) -> None:
+        """Stop watching (the process is shutting down)."""
+        self._stop.set()
 
     def _maybe_refresh(self) -> None:
         now = time.monotonic()
