@@ -5,7 +5,7 @@ Side by side in one run, through the REST channel:
 - a bare bot: the same pipeline and NLU data with fixed responses and no actions (the ceiling).
 For each: turn latency p50/p95 and throughput with 1, 10 and 50 concurrent conversations (each
 sends its next turn as soon as it has the answer: the worst case), p50/p95 of 10 conversations at
-a citizen's pace (1-3 s between turns), and latency of turns 1-5 against turns 46-50 of one long
+a citizen's pace (arriving within 3 s, then 1-3 s between turns), and latency of turns 1-5 against turns 46-50 of one long
 conversation. Also: training time of the
 product model and the resident memory of the servers.
 """
@@ -147,6 +147,8 @@ class Server:
 
 async def converse(client: httpx.AsyncClient, url: str, sender: str, turns: List[str], timings: List[float],
                    pauses: Optional[random.Random] = None) -> None:
+    if pauses is not None:  # citizens do not all arrive at the same instant
+        await asyncio.sleep(pauses.uniform(0, PAUSE_SECONDS[1]))
     for text in turns:
         started = time.perf_counter()
         response = await client.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text})
