@@ -191,7 +191,7 @@ async def long_conversation(url: str, pool: List[str], tag: str, turns: int = 50
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", default="1,10,50")
-    parser.add_argument("--turns", type=int, default=10, help="turns per conversation in the load runs")
+    parser.add_argument("--turns", type=int, default=30, help="turns per conversation in the load runs")
     parser.add_argument("--paced", type=int, default=10,
                         help="conversations in the paced run (citizens pause 1-3 s between turns)")
     parser.add_argument("--json", action="store_true")
