@@ -55,8 +55,9 @@ def add(username: str, role: str, department: Optional[str], name: Optional[str]
             raise _fail(exc) from None
         session.commit()
         where = f" of {account.department.code}" if account.department else ""
+        port = os.environ.get("ONEWINDOW_DESK_PORT", "").strip() or "8000"
         print(f"Created {account.role} ({ROLE_NAMES[account.role]}) {account.username}{where}. "
-              "Sign in at http://localhost:8000/staff/")
+              f"Sign in at http://localhost:{port}/staff/")
     return 0
 
 
