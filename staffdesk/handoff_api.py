@@ -15,9 +15,8 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from desk.dependencies import get_session
-from desk.errors import ApiError
 from handoff import desk
-from handoff.desk import Clerk, HandoffError
+from handoff.desk import Clerk
 from handoff.rasa_api import RasaAPI
 from staffdesk.accounts import Staff
 from staffdesk.auth import require
@@ -38,10 +37,6 @@ def rasa_api(request: Request) -> RasaAPI:
 
 def clerk_of(staff: Staff) -> Clerk:
     return Clerk(id=staff.id, name=staff.display_name, supervisor=staff.role in (COORDINATOR, ADMIN))
-
-
-def _error(exc: HandoffError) -> ApiError:
-    return ApiError(exc.status, exc.code, exc.message, exc.detail)
 
 
 def _detail(session: Session, request_id: int, clerk: Clerk, rasa: RasaAPI) -> Dict[str, Any]:
@@ -67,38 +62,26 @@ def inbox(staff: Staff = Depends(staff_only), session: Session = Depends(get_ses
 @router.get("/{request_id}", summary="One conversation with its live transcript")
 def detail(request_id: int = RequestId, staff: Staff = Depends(staff_only), session: Session = Depends(get_session),
            rasa: RasaAPI = Depends(rasa_api)) -> dict:
-    try:
-        return _detail(session, request_id, clerk_of(staff), rasa)
-    except HandoffError as exc:
-        raise _error(exc) from None
+    return _detail(session, request_id, clerk_of(staff), rasa)
 
 
 @router.post("/{request_id}/take", summary="Take the conversation (409 when someone else has it)")
 def take(request_id: int = RequestId, staff: Staff = Depends(staff_only), session: Session = Depends(get_session),
          rasa: RasaAPI = Depends(rasa_api)) -> dict:
     clerk = clerk_of(staff)
-    try:
-        return {"request": desk.summary(desk.take(session, request_id, clerk, rasa), clerk)}
-    except HandoffError as exc:
-        raise _error(exc) from None
+    return {"request": desk.summary(desk.take(session, request_id, clerk, rasa), clerk)}
 
 
 @router.post("/{request_id}/reply", summary="Reply to the citizen through their channel")
 def reply(body: ReplyBody, request_id: int = RequestId, staff: Staff = Depends(staff_only),
           session: Session = Depends(get_session), rasa: RasaAPI = Depends(rasa_api)) -> dict:
     clerk = clerk_of(staff)
-    try:
-        message = desk.reply(session, request_id, clerk, body.text, rasa)
-        return {"request": desk.summary(message.request, clerk), "message": {"id": message.id, "text": message.text}}
-    except HandoffError as exc:
-        raise _error(exc) from None
+    message = desk.reply(session, request_id, clerk, body.text, rasa)
+    return {"request": desk.summary(message.request, clerk), "message": {"id": message.id, "text": message.text}}
 
 
 @router.post("/{request_id}/hand-back", summary="End the human part: the bot answers again (503 without Rasa)")
 def hand_back(request_id: int = RequestId, staff: Staff = Depends(staff_only), session: Session = Depends(get_session),
               rasa: RasaAPI = Depends(rasa_api)) -> dict:
     clerk = clerk_of(staff)
-    try:
-        return {"request": desk.summary(desk.hand_back(session, request_id, clerk, rasa), clerk)}
-    except HandoffError as exc:
-        raise _error(exc) from None
+    return {"request": desk.summary(desk.hand_back(session, request_id, clerk, rasa), clerk)}

@@ -3,15 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from staffdesk import auth_api
-from staffdesk import cases_api
-from staffdesk import accounts_api, dashboard_api
-from staffdesk import lookup_api
-from staffdesk import handoff_api
+from desk.errors import error_response
+from handoff.desk import HandoffError
+from staffdesk import accounts_api, auth_api, cases_api, dashboard_api, handoff_api, lookup_api
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -29,6 +27,11 @@ ROUTERS = (
 def install(app: FastAPI) -> None:
     for router in ROUTERS:
         app.include_router(router)
+
+    @app.exception_handler(HandoffError)
+    async def _handoff_error(_request: Request, exc: HandoffError):
+        # Taking, replying, handing back: 404, 409 (someone else has it), 422, 503 (Rasa down).
+        return error_response(exc.status, exc.code, exc.message, exc.detail)
     app.mount("/staff/static", StaticFiles(directory=STATIC_DIR), name="staff-static")
 
     @app.get("/staff", include_in_schema=False)
