@@ -19,10 +19,11 @@ from actions.handoff import ActionHandoff  # noqa: E402
 from actions.progress import ActionStartTracking, ActionSubmitTracking, ValidateTrackingForm  # noqa: E402
 from actions.rating import ActionRateAnswer  # noqa: E402
 from actions.stop import ActionStop  # noqa: E402
+from actions.workorder_reply import ActionSettleWorkOrder  # noqa: E402
 
 __all__ = [
     "ActionAnswer", "ActionAskFilingConfirmed", "ActionAskFilingConsent", "ActionFallback", "ActionHandoff",
-    "ActionRateAnswer", "ActionRateCase", "ActionStartFeedback", "ActionStartFiling", "ActionStartTracking",
+    "ActionRateAnswer", "ActionRateCase", "ActionSettleWorkOrder", "ActionStartFeedback", "ActionStartFiling", "ActionStartTracking",
     "ActionStop", "ActionSubmitFeedback", "ActionSubmitFiling", "ActionSubmitTracking", "ValidateFeedbackForm",
     "ValidateFilingForm", "ValidateTrackingForm",
 ]

@@ -11,6 +11,9 @@ and follow-ups of bad ratings; tracked like cases (number, due date, history, sw
 """
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from datetime import date, datetime
 from typing import List, Optional, Sequence
 
@@ -306,6 +309,22 @@ def department_orders(session: Session, department: Department, status: Optional
     return list(session.execute(query).scalars())
 
 
+_UNSETTLED = re.compile(r"(没|未|还没|没有|尚未|并未|不算)(有)?(被)?(解决|处理好|处理完|办好|搞定|落实)|问题(还在|依旧|依然|仍然)|没用|不解决")
+_SETTLED = re.compile(r"(已经?|都)?(解决|处理好|处理完|办好|搞定|落实)(了|啦)?|没问题了|好了")
+
+
+def parse_settlement(text: object) -> Optional[bool]:
+    """The citizen's answer to a work order's reply: True (已解决), False (未解决), or None."""
+    if not isinstance(text, str):
+        return None
+    value = re.sub(r"[\s。！!，,.？?]", "", unicodedata.normalize("NFKC", text))
+    if _UNSETTLED.search(value):
+        return False
+    if _SETTLED.search(value):
+        return True
+    return None
+
+
 def awaiting_response(session: Session, channel: str, recipient: str) -> Optional[WorkOrder]:
     """The latest replied work order of this conversation waiting for the citizen's 已解决/未解决."""
     if not channel or not recipient:
@@ -320,5 +339,5 @@ def awaiting_response(session: Session, channel: str, recipient: str) -> Optiona
 __all__ = [
     "KINDS", "create_order", "file_feedback", "open_followup", "sign_order", "reply_order", "return_order",
     "reassign_order", "close_order", "respond_to_reply", "order_view", "order_due_state", "department_orders",
-    "awaiting_response",
+    "awaiting_response", "parse_settlement",
 ]

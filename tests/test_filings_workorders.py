@@ -101,3 +101,14 @@ def test_a_work_order_is_tracked_like_a_case(fsession, search):
     assert track(fsession, order.number, "0000" if phone[-4:] != "0000" else "1111") is None
     anonymous = workorders.file_feedback(fsession, "suggestion", "建议多设座椅", search=search)
     assert track(fsession, anonymous.number, phone[-4:]) is None
+
+
+@pytest.mark.parametrize("text, settled", [
+    ("已解决", True), ("解决了，谢谢", True), ("问题已经处理好了", True), ("搞定了", True),
+    ("未解决", False), ("没解决", False), ("还没有解决", False), ("问题还在，没有处理好", False),
+    ("已解决？不，没解决", False), ("谢谢", None), ("", None), (None, None),
+])
+def test_the_citizens_answer_to_a_reply(text, settled):
+    from filings.workorders import parse_settlement
+
+    assert parse_settlement(text) is settled

@@ -85,6 +85,29 @@ def test_file_a_service_then_a_bundle_then_track_and_rate(live_stack):
     # The citizen rates it badly: a follow-up work order goes to the department.
     rated = texts(say("非常不满意"))
     assert "非常不满意" in rated and "LGW" in rated
+    order = re.search(r"LGW\d{8}-\d{4}", rated).group(0)
+
+    # The department answers the work order; the citizen says it is not settled, then settled.
+    def department_replies(text: str) -> None:
+        for step, body in (("sign", None), ("reply", {"reply": text})):
+            response = httpx.post(f"{live_stack.desk_url}/api/v1/department/workorders/{order}/{step}", json=body,
+                                  headers=headers, timeout=30)
+            assert response.status_code == 200, response.text
+
+    def order_status() -> str:
+        from filings.lookup import get_order
+
+        with make_session(live_stack.database_url) as session:
+            return get_order(session, order).status
+
+    department_replies("已联系窗口整改，下次办理将优先为您服务。")
+    unsettled = texts(say("还没有解决"))
+    assert order in unsettled and "重新办理" in unsettled
+    assert order_status() == "dispatched"
+    department_replies("已电话联系您并当面致歉，制证已加急。")
+    settled = texts(say("已解决，谢谢"))
+    assert order in settled and "已办结" in settled
+    assert order_status() == "closed"
 
     # The conversation store never saw the ID number in clear (only sealed and masked).
     with sqlite3.connect(live_stack.tracker_db) as db:
