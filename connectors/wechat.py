@@ -23,11 +23,10 @@ from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
 from connectors.wechat_api import OfficialAccountAPI
-from connectors.wechat_channel import OnNewMessage, WeChatChannelBase, message_key
+from connectors.wechat_channel import OnNewMessage, WeChatChannelBase
 from connectors.wechat_config import WeChatSettings
 from connectors.wechat_guard import Replayed
 from connectors.wechat_messages import MalformedPush, parse_push
-from connectors.wechat_text import UNSUPPORTED, WELCOME
 
 log = logging.getLogger(__name__)
 
@@ -114,23 +113,15 @@ class WeChatInput(WeChatChannelBase):
                 push = parse_push(body)
             except MalformedPush as exc:
                 return self.refuse(400, str(exc), request)
-            key = message_key(push.msg_id, push.user, push.create_time, push.event)
-            try:
-                self.guard.check_nonce(timestamp, nonce, key)
-            except Replayed as exc:
-                return self.refuse(403, f"replay: {exc}", request)
-
-            sender = self.sender_id(push.user)
-            if push.action == "turn":
-                produce = self.bot_turn(on_new_message, sender, push.text, metadata={"wechat": {"msg_type": push.msg_type}})
-            elif push.action == "welcome":
-                produce = self.fixed(WELCOME)
-            elif push.action == "unsupported":
-                produce = self.fixed(UNSUPPORTED)
-            else:
+            key, refused = self.replayed(timestamp, nonce, push, request)
+            if refused is not None:
+                return refused
+            produce = self.producer(push, on_new_message)
+            if produce is None:
                 if push.event == "unsubscribe":
                     log.info("WeChat user %s unsubscribed", push.user)
                 return response.text("success")
+            sender = self.sender_id(push.user)
             text = await self.answerer.answer(key, sender, produce, wait=self.limits.reply_timeout)
             if text is None:
                 return response.text("success")

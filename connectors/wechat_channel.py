@@ -19,8 +19,9 @@ from connectors.messages import compose
 from connectors.rest import WholeMessageCollector
 from connectors.wechat_api import AccessTokenAPI
 from connectors.wechat_config import Limits
-from connectors.wechat_guard import ReplayGuard
-from connectors.wechat_text import OptionMemory, Rendered, render, split_text
+from connectors.wechat_guard import Replayed, ReplayGuard
+from connectors.wechat_messages import Push
+from connectors.wechat_text import UNSUPPORTED, WELCOME, OptionMemory, Rendered, render, split_text
 from connectors.wechat_turns import PushAnswerer
 from database.engine import make_session
 from outbound import outbox
@@ -159,6 +160,27 @@ class WeChatChannelBase(InputChannel):
             return Rendered(text)
 
         return produce
+
+    def replayed(self, timestamp: str, nonce: str, push: Push, request: Request) -> Tuple[str, Optional[HTTPResponse]]:
+        """The push's de-duplication key, and a 403 when its timestamp or nonce was seen before."""
+        key = message_key(push.msg_id, push.user, push.create_time, push.event)
+        try:
+            self.guard.check_nonce(timestamp, nonce, key)
+        except Replayed as exc:
+            return key, self.refuse(403, f"replay: {exc}", request)
+        return key, None
+
+    def producer(self, push: Push, on_new_message: OnNewMessage) -> Optional[Callable[[], Awaitable[Rendered]]]:
+        """What answers a push: a bot turn for text (or a menu click), the welcome on subscribe, a
+        note on unsupported types; None for events that need no answer."""
+        if push.action == "turn":
+            return self.bot_turn(on_new_message, self.sender_id(push.user), push.text,
+                                 metadata={self.name(): {"msg_type": push.msg_type}})
+        if push.action == "welcome":
+            return self.fixed(WELCOME)
+        if push.action == "unsupported":
+            return self.fixed(UNSUPPORTED)
+        return None
 
 
 def message_key(msg_id: Any, source: str, create_time: Any, event: str = "") -> str:

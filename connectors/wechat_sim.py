@@ -49,13 +49,18 @@ def sign(*parts: str) -> str:
     return signer.signature
 
 
-class OfficialAccountPusher:
-    """Builds the pushes WeChat sends to an Official Account's server URL."""
+class Pusher:
+    """Builds the XML of the pushes a WeChat-family platform sends; subclasses name the receiving
+    account and add their own trailing fields."""
 
-    def __init__(self, url: str, token: str, app_id: str = "", aes_key: str = "", account: str = ACCOUNT):
-        self.url, self.token, self.app_id, self.account = url, token, app_id, account
-        self.crypto = WeChatCrypto(token, aes_key, app_id) if aes_key else None
+    def __init__(self) -> None:
         self._msg_id = random.randint(10**18, 2 * 10**18)
+
+    def to_user(self) -> str:
+        raise NotImplementedError
+
+    def trailer(self) -> str:
+        return ""
 
     def next_msg_id(self) -> int:
         self._msg_id += 1
@@ -66,8 +71,9 @@ class OfficialAccountPusher:
         body = "".join(f"<{k}>{_cdata(v)}</{k}>" for k, v in fields.items())
         created = create_time if create_time is not None else int(time.time())
         ident = "" if msg_type == "event" else f"<MsgId>{msg_id if msg_id is not None else self.next_msg_id()}</MsgId>"
-        return (f"<xml><ToUserName>{_cdata(self.account)}</ToUserName><FromUserName>{_cdata(user)}</FromUserName>"
-                f"<CreateTime>{created}</CreateTime><MsgType>{_cdata(msg_type)}</MsgType>{body}{ident}{extra}</xml>")
+        return (f"<xml><ToUserName>{_cdata(self.to_user())}</ToUserName><FromUserName>{_cdata(user)}</FromUserName>"
+                f"<CreateTime>{created}</CreateTime><MsgType>{_cdata(msg_type)}</MsgType>{body}{ident}{extra}"
+                f"{self.trailer()}</xml>")
 
     def text_xml(self, user: str, text: str, msg_id: Optional[int] = None) -> str:
         return self.message_xml(user, "text", {"Content": text}, msg_id=msg_id)
@@ -77,6 +83,18 @@ class OfficialAccountPusher:
         if key:
             fields["EventKey"] = key
         return self.message_xml(user, "event", fields, create_time=create_time)
+
+
+class OfficialAccountPusher(Pusher):
+    """Builds the pushes WeChat sends to an Official Account's server URL."""
+
+    def __init__(self, url: str, token: str, app_id: str = "", aes_key: str = "", account: str = ACCOUNT):
+        self.url, self.token, self.app_id, self.account = url, token, app_id, account
+        self.crypto = WeChatCrypto(token, aes_key, app_id) if aes_key else None
+        super().__init__()
+
+    def to_user(self) -> str:
+        return self.account
 
     def request(self, xml: str, encrypted: Optional[bool] = None, timestamp: Optional[str] = None,
                 nonce: Optional[str] = None) -> Tuple[Dict[str, str], str]:
@@ -111,34 +129,19 @@ class OfficialAccountPusher:
                 "echostr": echostr}
 
 
-class WeComPusher:
+class WeComPusher(Pusher):
     """Builds the pushes WeCom sends to a self-built app's callback URL (always encrypted)."""
 
     def __init__(self, url: str, token: str, aes_key: str, corp_id: str, agent_id: str):
         self.url, self.token, self.corp_id, self.agent_id = url, token, corp_id, agent_id
         self.crypto = WeComCrypto(token, aes_key, corp_id)
-        self._msg_id = random.randint(10**18, 2 * 10**18)
+        super().__init__()
 
-    def message_xml(self, user: str, msg_type: str, fields: Dict[str, str], create_time: Optional[int] = None,
-                    msg_id: Optional[int] = None) -> str:
-        body = "".join(f"<{k}>{_cdata(v)}</{k}>" for k, v in fields.items())
-        created = create_time if create_time is not None else int(time.time())
-        if msg_type != "event" and msg_id is None:
-            self._msg_id += 1
-            msg_id = self._msg_id
-        ident = "" if msg_type == "event" else f"<MsgId>{msg_id}</MsgId>"
-        return (f"<xml><ToUserName>{_cdata(self.corp_id)}</ToUserName><FromUserName>{_cdata(user)}</FromUserName>"
-                f"<CreateTime>{created}</CreateTime><MsgType>{_cdata(msg_type)}</MsgType>{body}{ident}"
-                f"<AgentID>{self.agent_id}</AgentID></xml>")
+    def to_user(self) -> str:
+        return self.corp_id
 
-    def text_xml(self, user: str, text: str, msg_id: Optional[int] = None) -> str:
-        return self.message_xml(user, "text", {"Content": text}, msg_id=msg_id)
-
-    def event_xml(self, user: str, event: str, key: str = "", create_time: Optional[int] = None) -> str:
-        fields = {"Event": event}
-        if key:
-            fields["EventKey"] = key
-        return self.message_xml(user, "event", fields, create_time=create_time)
+    def trailer(self) -> str:
+        return f"<AgentID>{self.agent_id}</AgentID>"
 
     def request(self, xml: str, timestamp: Optional[str] = None, nonce: Optional[str] = None,
                 **_ignored) -> Tuple[Dict[str, str], str]:

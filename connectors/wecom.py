@@ -22,11 +22,10 @@ from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
 from connectors.wechat_api import WeComAPI
-from connectors.wechat_channel import OnNewMessage, WeChatChannelBase, message_key
+from connectors.wechat_channel import OnNewMessage, WeChatChannelBase
 from connectors.wechat_config import WeComSettings
 from connectors.wechat_guard import Replayed
 from connectors.wechat_messages import MalformedPush, parse_push
-from connectors.wechat_text import UNSUPPORTED, WELCOME
 
 log = logging.getLogger(__name__)
 
@@ -110,21 +109,13 @@ class WeComInput(WeChatChannelBase):
                 log.warning("WeCom push for agent %s ignored (this channel is agent %s)", push.agent_id,
                             self.settings.agent_id)
                 return response.text("")
-            key = message_key(push.msg_id, push.user, push.create_time, push.event)
-            try:
-                self.guard.check_nonce(timestamp, nonce, key)
-            except Replayed as exc:
-                return self.refuse(403, f"replay: {exc}", request)
-
-            sender = self.sender_id(push.user)
-            if push.action == "turn":
-                produce = self.bot_turn(on_new_message, sender, push.text, metadata={"wecom": {"msg_type": push.msg_type}})
-            elif push.action == "welcome":
-                produce = self.fixed(WELCOME)
-            elif push.action == "unsupported":
-                produce = self.fixed(UNSUPPORTED)
-            else:
+            key, refused = self.replayed(timestamp, nonce, push, request)
+            if refused is not None:
+                return refused
+            produce = self.producer(push, on_new_message)
+            if produce is None:
                 return response.text("")
+            sender = self.sender_id(push.user)
             await self.answerer.answer(key, sender, produce, wait=0)
             return response.text("")
 

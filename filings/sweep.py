@@ -17,6 +17,7 @@ from typing import List, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from background import Periodic
 from database.engine import make_session
 from filings.calendar import WorkingCalendar, default_calendar, local_today
 from filings.cases import Actor, _flush
@@ -111,31 +112,12 @@ def run_sweep(url: Optional[str] = None, today: Optional[date] = None) -> SweepR
         session.close()
 
 
-class SweepLoop:
+class SweepLoop(Periodic):
     """Runs the sweep every `interval` seconds in a worker thread of the running event loop."""
 
     def __init__(self, url: Optional[str], interval: float):
-        self.url, self.interval = url, interval
-        self._task: Optional[asyncio.Task] = None
+        self.url = url
+        super().__init__("deadline sweep", self._sweep_in_thread, interval)
 
-    async def run_forever(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            try:
-                await loop.run_in_executor(None, run_sweep, self.url)
-            except Exception:  # a locked or unreachable database: try again next time
-                log.exception("deadline sweep failed")
-            await asyncio.sleep(self.interval)
-
-    def start(self) -> None:
-        if self.interval > 0 and (self._task is None or self._task.done()):
-            self._task = asyncio.get_running_loop().create_task(self.run_forever())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+    async def _sweep_in_thread(self) -> SweepReport:
+        return await asyncio.get_running_loop().run_in_executor(None, run_sweep, self.url)

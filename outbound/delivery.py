@@ -6,10 +6,10 @@ sender; channels without a sender (REST cannot push) keep their messages as `hel
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any, Awaitable, Callable, Dict, Optional
 
+from background import Periodic
 from database.engine import make_session
 from outbound import outbox
 
@@ -35,12 +35,11 @@ def registered_channels() -> list:
     return sorted(_senders)
 
 
-class OutboxDelivery:
+class OutboxDelivery(Periodic):
     def __init__(self, url: Optional[str] = None, interval: float = 1.0, batch: int = 50):
         self.url = url
-        self.interval = interval
         self.batch = batch
-        self._task: Optional[asyncio.Task] = None
+        super().__init__("outbound delivery pass", self.deliver_due, interval)
 
     async def deliver_due(self) -> int:
         """One pass over the due messages; returns how many were sent."""
@@ -67,28 +66,6 @@ class OutboxDelivery:
                     sent += 1
             session.commit()
         return sent
-
-    async def run_forever(self) -> None:
-        while True:
-            try:
-                await self.deliver_due()
-            except Exception:  # the database may be briefly locked or down: try again next tick
-                log.exception("outbound delivery pass failed")
-            await asyncio.sleep(self.interval)
-
-    def start(self) -> None:
-        """Start the loop once in this process's running event loop."""
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_event_loop().create_task(self.run_forever())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
 
 
 _delivery: Optional[OutboxDelivery] = None
