@@ -1,4 +1,4 @@
-"""Small helpers for tests that edit catalogue YAML files."""
+"""Small helpers for tests that edit catalogue YAML files or need a database with a catalogue."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,3 +25,17 @@ def edit_yaml(path: Path, change: Callable[[Any], Any]) -> None:
     data = read_yaml(path)
     change(data)
     write_yaml(path, data)
+
+
+def catalogue_database(folder: Path, name: str = "onewindow.db", catalogue: Path = DEFAULT_CATALOGUE) -> str:
+    """The URL of a new SQLite database in `folder`, migrated, with `catalogue` imported."""
+    from database import make_session
+    from database.migrate import upgrade
+    from knowledge.importers import import_path
+
+    url = f"sqlite:///{folder / name}"
+    upgrade(url)
+    with make_session(url) as session:
+        report = import_path(session, catalogue)
+        assert not report.aborted and report.failed == 0, report.summary()
+    return url

@@ -48,14 +48,9 @@ def _identity_key(monkeypatch):
 def filings_url(tmp_path_factory) -> str:
     """A migrated database with the default catalogue, shared by the filings tests (each test
     files its own cases, so they do not see each other's)."""
-    from catalogue_helpers import DEFAULT_CATALOGUE
-    from knowledge.importers import import_path
+    from catalogue_helpers import catalogue_database
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('filings') / 'filings.db'}"
-    upgrade(url)
-    with make_session(url) as session:
-        report = import_path(session, DEFAULT_CATALOGUE)
-        assert not report.aborted and report.failed == 0, report.summary()
+    url = catalogue_database(tmp_path_factory.mktemp("filings"), "filings.db")
     yield url
     get_engine(url).dispose()
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from catalogue_helpers import DEFAULT_CATALOGUE
+from catalogue_helpers import catalogue_database
 from database import make_session
 from database.engine import get_engine
-from database.migrate import upgrade
 from desk.app import create_app
-from knowledge.importers import import_path
 from staffdesk import accounts
 from staffdesk.models import StaffAccount
 from staff_helpers import PASSWORD, make_staff, sign_in, staff_client
@@ -21,10 +19,7 @@ BASE = "/api/v1/staff/accounts"
 @pytest.fixture(scope="module")
 def accounts_url(tmp_path_factory):
     """A database of its own, so that which admins exist is known (departments from the default catalogue)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('accounts') / 'accounts.db'}"
-    upgrade(url)
-    with make_session(url) as session:
-        assert not import_path(session, DEFAULT_CATALOGUE).aborted
+    url = catalogue_database(tmp_path_factory.mktemp("accounts"), "accounts.db")
     yield url
     get_engine(url).dispose()
 

@@ -10,7 +10,6 @@ import pytest
 
 from database import make_session
 from database.engine import get_engine
-from database.migrate import upgrade
 from desk.app import create_app
 from desk.filing_actions import CASE_ACTIONS, ORDER_ACTIONS, available
 from filings import cases, sweep, workorders
@@ -18,6 +17,7 @@ from filings.calendar import default_calendar, local_today
 from filings.cases import Actor
 from filings.lookup import department_by_code, find_case, find_order
 from filings.states import CASE_TRANSITIONS, DEPARTMENT, ORDER_TRANSITIONS
+from catalogue_helpers import catalogue_database
 from filings_helpers import BIRTH_CERTIFICATE, BIRTH_REGISTRATION, make_profile
 from staff_helpers import CSRF, make_staff, staff_client
 from staffdesk.cases_api import sign_cutoff
@@ -28,14 +28,7 @@ API = "/api/v1/staff/cases"
 @pytest.fixture(scope="module")
 def cases_url(tmp_path_factory):
     """A database of its own: these tests sweep and count across all departments."""
-    from catalogue_helpers import DEFAULT_CATALOGUE
-    from knowledge.importers import import_path
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('staff-cases') / 'cases.db'}"
-    upgrade(url)
-    with make_session(url) as session:
-        report = import_path(session, DEFAULT_CATALOGUE)
-        assert not report.aborted and report.failed == 0, report.summary()
+    url = catalogue_database(tmp_path_factory.mktemp("staff-cases"), "cases.db")
     yield url
     get_engine(url).dispose()
 

@@ -11,10 +11,9 @@ from sqlalchemy import select
 
 from analytics.log import log_answer, log_unanswered, rate_last_answer
 from analytics.models import UnansweredQuestion
-from catalogue_helpers import DEFAULT_CATALOGUE
+from catalogue_helpers import DEFAULT_CATALOGUE, catalogue_database
 from database import make_session
 from database.engine import get_engine
-from database.migrate import upgrade
 from desk.app import create_app
 from filings import cases, ratings
 from filings.calendar import local_today
@@ -36,12 +35,7 @@ BASE = "/api/v1/staff/dashboard"
 
 
 def _new_database(path) -> str:
-    url = f"sqlite:///{path / 'dashboard.db'}"
-    upgrade(url)
-    with make_session(url) as session:
-        report = import_path(session, DEFAULT_CATALOGUE)
-        assert not report.aborted and report.failed == 0, report.summary()
-    return url
+    return catalogue_database(path, "dashboard.db")
 
 
 @pytest.fixture
