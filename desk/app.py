@@ -50,6 +50,17 @@ def _peer_checks() -> dict:
     return checks
 
 
+def _demo_page() -> str:
+    """The demo page, its widget pointed at the Rasa server on the page's host at the port
+    `onewindow run` gave it (ONEWINDOW_RASA_PORT; the widget's default is 5005)."""
+    page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    port = os.environ.get("ONEWINDOW_RASA_PORT", "").strip()
+    if port.isdigit():
+        page = page.replace('<script src="/static/widget/onewindow-widget.js"',
+                            f'<script src="/static/widget/onewindow-widget.js" data-port="{port}"', 1)
+    return page
+
+
 def create_app(url: Optional[str] = None) -> FastAPI:
     app = FastAPI(
         title="onewindow desk API",
@@ -87,14 +98,7 @@ def create_app(url: Optional[str] = None) -> FastAPI:
 
     @app.get("/", include_in_schema=False)
     def index() -> HTMLResponse:
-        # The demo page's widget talks to the Rasa server on the page's host, at the port
-        # `onewindow run` gave it (ONEWINDOW_RASA_PORT; the widget's default is 5005).
-        page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
-        port = os.environ.get("ONEWINDOW_RASA_PORT", "").strip()
-        if port.isdigit():
-            page = page.replace('<script src="/static/widget/onewindow-widget.js"',
-                                f'<script src="/static/widget/onewindow-widget.js" data-port="{port}"', 1)
-        return HTMLResponse(page)
+        return HTMLResponse(_demo_page())
 
     @app.get("/healthz", tags=["health"], summary="Health of each component")
     def healthz() -> JSONResponse:

@@ -24,9 +24,10 @@ def _revision(session: Session) -> int:
 class SearchService:
     """Thread-safe holder of the current engine.
 
-    `search()` serves the engine it has; at most every `check_interval` seconds it looks at the
-    catalogue revision and, when it moved, rebuilds in a background thread and swaps the engine in
-    (the old one keeps answering meanwhile). `refresh(wait=True)` rebuilds at once.
+    `search()` serves the engine it has. A watched service (`watch()`, the servers) checks the
+    catalogue revision in a background thread; otherwise `search()` looks at it at most every
+    `check_interval` seconds. When it moved, the engine is rebuilt in the background and swapped
+    in (the old one keeps answering meanwhile). `refresh(wait=True)` rebuilds at once.
     """
 
     def __init__(
@@ -85,6 +86,8 @@ class SearchService:
         """Check the catalogue revision every `check_interval` seconds in a background thread and
         rebuild as soon as it moves, so a change (an alias added by staff, an import) is searchable
         by the next question instead of after it. Long-running servers call this; idempotent."""
+        if self._watcher is not None:  # the common case, on every call: no lock
+            return self
         with self._lock:
             if self._watcher is None:
                 self._watcher = threading.Thread(target=self._watch, name="search-watch", daemon=True)
@@ -121,8 +124,9 @@ class SearchService:
 
     def search(self, query: str, limit: int = 10, **kwargs) -> SearchResult:
         engine = self.engine
-        try:
-            self._maybe_refresh()
-        except Exception:  # a database hiccup must not break answering from the index we have
-            log.exception("could not check the catalogue revision")
+        if self._watcher is None:  # not watched: look at the revision now and then, from here
+            try:
+                self._maybe_refresh()
+            except Exception:  # a database hiccup must not break answering from the index we have
+                log.exception("could not check the catalogue revision")
         return engine.search(query, limit=limit, **kwargs)
