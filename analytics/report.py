@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 
 from analytics.models import AnsweredQuestion, UnansweredQuestion
 from filings.calendar import local_today
+from filings.cases import count_if, due_condition
 from filings.models import BundleFiling, Case, Rating, WorkOrder
-from filings.states import BAD_RATINGS, CLOSED_STATUSES, PAUSED_STATUSES, RATING_LEVELS
+from filings.states import BAD_RATINGS, CLOSED_STATUSES, RATING_LEVELS
 from handoff.models import HandoffRequest
 from knowledge.models import Department, Service
 from knowledge.search.text import normalize
@@ -274,22 +275,13 @@ def cases_by_department(session: Session, period: Period, today: Optional[date] 
     """Open cases per department now, by due state (normal, warning 预警, overdue 逾期, paused), and
     the cases filed in the period; departments with overdue cases first."""
     today = today or local_today()
-    open_ = Case.status.notin_(list(CLOSED_STATUSES))
-    running = Case.status.notin_(list(CLOSED_STATUSES | PAUSED_STATUSES))
-
-    def count(condition) -> object:
-        return func.sum(when((condition, 1), else_=0))
-
     rows = session.execute(
         select(
             Case.department_id,
-            count(open_),
-            count(and_(running, Case.due_date < today)),
-            count(and_(running, Case.due_date >= today, Case.warn_date <= today)),
-            count(and_(running, Case.warn_date > today)),
-            count(Case.status.in_(list(PAUSED_STATUSES))),
-            count(Case.filed_at >= period.since),
-            count(and_(Case.closed_at.is_not(None), Case.closed_at >= period.since)),
+            count_if(Case.status.notin_(list(CLOSED_STATUSES))),
+            *(count_if(due_condition(state, today)) for state in ("overdue", "warning", "normal", "paused")),
+            count_if(Case.filed_at >= period.since),
+            count_if(and_(Case.closed_at.is_not(None), Case.closed_at >= period.since)),
         ).group_by(Case.department_id)
     ).all()
     departments = {d.id: d for d in session.execute(

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Dict, Iterable, List, Optional, Sequence, Union
 
+from sqlalchemy import case as sql_case
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -840,6 +841,11 @@ def due_condition(due: str, today: Optional[date] = None):
     if due == "paused":
         return Case.status.in_(list(PAUSED_STATUSES))
     raise InvalidInput("到期状态只能是 normal、warning、overdue 或 paused。", f"unknown due state {due!r}")
+
+
+def count_if(condition):
+    """A SQL aggregate: how many rows meet the condition (0 when none)."""
+    return func.coalesce(func.sum(sql_case((condition, 1), else_=0)), 0)
 
 
 def department_queue(

@@ -24,7 +24,6 @@ from datetime import date, datetime, timedelta
 from typing import Dict, List, Optional
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import case as sql_case
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -42,7 +41,7 @@ from desk.filing_actions import (
 from filings import cases as case_service
 from filings import workorders as order_service
 from filings.calendar import WorkingCalendar, default_calendar, local_today
-from filings.cases import Actor, due_condition, due_state
+from filings.cases import Actor, count_if, due_condition, due_state
 from filings.lookup import CASE_NOT_FOUND, coordinating_department, department_by_code, find_case, find_order
 from filings.models import Case, DepartmentToken, WorkOrder
 from filings.errors import InvalidInput
@@ -304,14 +303,10 @@ def _scope(department: Optional[Department], escalated: bool, status: Optional[L
     return conditions
 
 
-def _count_if(condition):
-    return func.coalesce(func.sum(sql_case((condition, 1), else_=0)), 0)
-
-
 def due_counts(session: Session, conditions, today: date) -> Dict[str, int]:
     """How many cases of a queue are in each due state (and in all)."""
     row = session.execute(
-        select(func.count(Case.id), *(_count_if(due_condition(state, today)) for state in DUE_STATES))
+        select(func.count(Case.id), *(count_if(due_condition(state, today)) for state in DUE_STATES))
         .where(*conditions)
     ).one()
     return {"all": int(row[0]), **{state: int(n) for state, n in zip(DUE_STATES, row[1:])}}
@@ -354,13 +349,13 @@ def attention(session: Session, today: Optional[date] = None, limit: int = 200,
             reasons.append("unsigned")
         listed.append(_case_row(case, today, reasons))
     totals = session.execute(
-        select(func.count(Case.id), _count_if(overdue), _count_if(escalated), _count_if(unsigned))
+        select(func.count(Case.id), count_if(overdue), count_if(escalated), count_if(unsigned))
         .where(open_case, or_(overdue, escalated, unsigned))
     ).one()
 
     per_department = session.execute(
-        select(Case.department_id, func.count(Case.id), _count_if(overdue), _count_if(due_condition("warning", today)),
-               _count_if(escalated), _count_if(unsigned))
+        select(Case.department_id, func.count(Case.id), count_if(overdue), count_if(due_condition("warning", today)),
+               count_if(escalated), count_if(unsigned))
         .where(open_case).group_by(Case.department_id)
     ).all()
     officers = dict(session.execute(
