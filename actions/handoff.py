@@ -4,11 +4,12 @@ from __future__ import annotations
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.events import ActiveLoop, ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answer import ActionAnswer
 from actions.common import channel, db, log, transcript, user_text
+from actions.stop import end_form
 from handoff.queue import StaffHours, asks_for_a_person, request_handoff, when_staff_answer
 
 
@@ -37,4 +38,7 @@ class ActionHandoff(Action):
             text=f"已为您转接人工服务（排队号 {number}），我们的工作人员会看到您之前的对话。{when_staff_answer(StaffHours.from_env())}",
             json_message={"type": "handoff", "request": number},
         )
-        return [SlotSet("fallback_count", 0), ConversationPaused()]
+        # 转人工 in the middle of a form (filing, tracking, feedback) ends it, keeping nothing: staff
+        # take over. (ActiveLoop(None) comes either way, as the rules expect of this action.)
+        ended = end_form() if (tracker.active_loop or {}).get("name") else [ActiveLoop(None)]
+        return [*ended, SlotSet("fallback_count", 0), ConversationPaused()]

@@ -18,6 +18,11 @@ ALL_SLOTS = (*FORM_SLOTS, "filing_target", "filing_target_name", "tracking_numbe
              "feedback_kind", "feedback_text", "requested_slot")
 
 
+def end_form() -> List[Dict[Text, Any]]:
+    """The events that end whatever form is running, keeping nothing it collected."""
+    return [ActiveLoop(None), *(SlotSet(name, None) for name in ALL_SLOTS)]
+
+
 class ActionStop(Action):
     def name(self) -> Text:
         return "action_stop"
@@ -25,4 +30,4 @@ class ActionStop(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         loop = (tracker.active_loop or {}).get("name")
         dispatcher.utter_message(text=MESSAGES.get(loop, "好的。还有什么可以帮您？"), json_message={"type": "stopped"})
-        return [ActiveLoop(None), *(SlotSet(name, None) for name in ALL_SLOTS)]
+        return end_form()

@@ -100,6 +100,23 @@ def test_handoff_pauses_and_queues_with_transcript(live_stack):
         assert any(t["text"] == "居住证在哪办" for t in request.transcript)
 
 
+@pytest.mark.parametrize("start", ["帮我查一下进度", "我要申请居住证", "我要投诉"])
+def test_asking_for_a_person_in_the_middle_of_a_form_reaches_staff(live_stack, start):
+    """转人工 while the bot is asking for a tracking number, filing details or a complaint's details
+    ends the form and queues the conversation, instead of being taken as the answer."""
+    from handoff.models import HandoffRequest
+
+    me = sender()
+    asked = live_stack.rest(me, start)
+    assert asked and not any(c.get("type") == "handoff" for c in customs(asked))
+    reply = live_stack.rest(me, "转人工")
+    assert any(c.get("type") == "handoff" for c in customs(reply)), reply
+    assert live_stack.rest(me, "有人吗") == []  # paused
+    with make_session(live_stack.database_url) as session:
+        request = session.execute(select(HandoffRequest).where(HandoffRequest.conversation_id == me)).scalar_one()
+        assert request.status == "waiting"
+
+
 def test_rating_is_recorded(live_stack):
     from analytics.models import AnsweredQuestion
 
