@@ -609,25 +609,6 @@ def withdraw(session: Session, case: Case, actor: Actor, reason: Optional[str] =
     return apply_action(session, case, action, actor, reason, now)
 
 
-def update_materials(session: Session, case: Case, submitted: Sequence[str], actor: Actor,
-                     now: Optional[datetime] = None) -> Case:
-    """Mark materials of an open case as submitted (no status change; recorded in the history)."""
-    names = _names(submitted, "材料")
-    _authorize(case, actor)
-    if case.status in CLOSED_STATUSES:
-        raise InvalidInput("办件已结束，不能再更新材料。", f"case {case.number} is closed")
-    known = {m.name: m for m in case.materials}
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise InvalidInput(f"材料清单中没有：{'、'.join(unknown)}。", f"unknown materials: {unknown}")
-    now = _now(now)
-    for name in names:
-        known[name].status, known[name].updated_at = "submitted", now
-    _event(case, "materials", actor, case.status, case.status, now, data={"submitted": names})
-    _flush(session)
-    return case
-
-
 def refresh_bundle(session: Session, filing: BundleFiling, now: Optional[datetime] = None) -> str:
     """Derive the bundle's status from its cases: completed when every case is closed (the
     citizen is told and asked to rate the whole bundle)."""

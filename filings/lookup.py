@@ -39,13 +39,6 @@ def find_bundle_filing(session: Session, number: str) -> Optional[BundleFiling]:
     ).scalar_one_or_none()
 
 
-def get_bundle_filing(session: Session, number: str) -> BundleFiling:
-    filing = find_bundle_filing(session, number)
-    if filing is None:
-        raise NotFound("未找到该一件事申报，请核对编号。", f"no bundle filing {number!r}", code="bundle_not_found")
-    return filing
-
-
 def find_order(session: Session, number: str) -> Optional[WorkOrder]:
     canonical = normalize_number(number)
     if canonical is None:

@@ -223,15 +223,6 @@ def missing_fields(profile: Optional[ApplicantProfile], required: Sequence[str] 
     return [f for f in FIELDS if f in required and not have[f]]
 
 
-def update_address(session: Session, profile: ApplicantProfile, address: str) -> ApplicantProfile:
-    cleaned = _clean_address(address)
-    if cleaned is None:
-        raise ProfileInvalid({"address": "请填写详细地址（5-300个字）。"})
-    profile.address = cleaned
-    session.flush()
-    return profile
-
-
 def withdraw_consent(session: Session, profile: ApplicantProfile) -> None:
     """Stop reusing the profile: it is no longer offered to any channel. (Cases filed with it
     keep their applicant, as the law on records requires.)"""
