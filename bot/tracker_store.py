@@ -1,12 +1,22 @@
-"""The conversation store: Rasa's SQL tracker store, loading a bounded window of each conversation.
+"""The conversation store: Rasa's SQL tracker store, loading a bounded window of each conversation,
+kept in memory between turns.
 
 Rasa's SQLTrackerStore rebuilds the whole current session on every turn, and every later step
 (policies' state history, the call to the action server, the save) walks all of it, so a turn
 costs more the longer the conversation. Nothing in this bot looks further back than a few turns:
-the policies use at most 5 states, the dialogue context lives in slots. So `retrieve` loads the
-session's opening events, the state set before the window (each slot's latest SlotSet, the active
-form, the bot's pause when it is still paused: a conversation handed to staff), and the events of
-the last `window` user turns; `save` appends exactly the events added since the load.
+the policies use at most 5 states, the dialogue context lives in slots. So a conversation is loaded
+as the session's opening events, the state set before the window (each slot's latest SlotSet, the
+active form, the bot's pause when it is still paused: a conversation handed to staff; a restart or
+slot reset, which the carried state comes after), and the events of the last `window` user turns.
+`save` appends exactly the events added since the load, in one statement.
+
+Reading that window back took four queries and a quarter of the Rasa server's CPU per turn. The
+store therefore keeps each recent conversation's window in memory (`cache_size` conversations,
+least recently used first out), as the stored JSON text of its events, and moves it forward itself
+on every save. Before using it, `retrieve` checks the conversation's row count and highest event id
+in the database (one indexed query): if anything else wrote to the conversation (another Rasa
+process, a deleted row), they differ and the window is read from the database again. A new session
+(SessionStarted) also drops the kept window.
 
 The full history stays in the database: `retrieve_full_tracker` (Rasa's HTTP API for a
 conversation's tracker, staff transcripts) is unchanged. Configured in bot/endpoints.yml:
@@ -16,18 +26,27 @@ conversation's tracker, staff transcripts) is unchanged. Configured in bot/endpo
       dialect: sqlite
       db: ...
       window: 5
+      cache_size: 2000
 """
 from __future__ import annotations
 
 import itertools
 import json
 import logging
-from typing import Any, Dict, Iterator, List, Optional, Text
+from collections import OrderedDict
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Text, Tuple
 
+import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
-from sqlalchemy import event as sa_event
-from rasa.shared.core.events import ActiveLoop, ConversationPaused, ConversationResumed, SlotSet, UserUttered
+from rasa.shared.core.events import (
+    ActiveLoop, AllSlotsReset, ConversationPaused, ConversationResumed, Event, Restarted, SessionStarted, SlotSet,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import QueuePool
 
 log = logging.getLogger(__name__)
 
@@ -38,78 +57,208 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
+
 DEFAULT_WINDOW = 5
-# Events before the window whose latest state is carried into it (in database order).
-_CARRIED = (SlotSet.type_name, ActiveLoop.type_name, ConversationPaused.type_name, ConversationResumed.type_name)
-# How many of the tracker's events are in the database; set on load and after each save.
+DEFAULT_CACHE_SIZE = 2000
+USER = UserUttered.type_name
+# Events before the window whose latest state is carried into it.
+_CARRIED = (SlotSet.type_name, ActiveLoop.type_name, ConversationPaused.type_name, ConversationResumed.type_name,
+            Restarted.type_name, AllSlotsReset.type_name)
+# Set on a tracker this store loaded or saved: how many of its events are in the database, and the
+# conversation's (row count, highest id) in the database then.
 _STORED = "_onewindow_stored_events"
+_STAMP = "_onewindow_stamp"
+
+Stamp = Tuple[int, int]
+Row = Tuple[Text, Optional[Text], Text]  # (event type, slot name for a SlotSet, stored JSON text)
+
+
+class Window:
+    """The part of a conversation a turn needs, as the stored JSON text of its events."""
+
+    __slots__ = ("opening", "resets", "slots", "loop", "pause", "turns", "users", "stamp")
+
+    def __init__(self, stamp: Stamp) -> None:
+        self.opening: List[Text] = []  # the session's events before its first user message
+        self.resets: List[Row] = []  # the latest restart, then the latest slot reset after it
+        self.slots: Dict[Text, Text] = {}  # each slot's latest SlotSet before the window
+        self.loop: List[Text] = []  # the latest ActiveLoop before the window
+        self.pause: List[Text] = []  # a ConversationPaused not resumed before the window
+        self.turns: List[Row] = []  # from the first user message kept
+        self.users = 0
+        self.stamp = stamp
+
+    def add(self, row: Row) -> None:
+        if not self.turns and row[0] != USER:
+            self.opening.append(row[2])
+            return
+        self.turns.append(row)
+        if row[0] == USER:
+            self.users += 1
+
+    def carry(self, row: Row) -> None:
+        """Fold an event that leaves the window into the carried state."""
+        kind, name, data = row
+        if kind == SlotSet.type_name:
+            self.slots[name] = data
+        elif kind == ActiveLoop.type_name:
+            self.loop = [data]
+        elif kind == ConversationPaused.type_name:
+            self.pause = [data]
+        elif kind == ConversationResumed.type_name:
+            self.pause = []
+        elif kind == Restarted.type_name:  # a restart resets slots, form and pause
+            self.resets, self.slots, self.loop, self.pause = [row], {}, [], []
+        elif kind == AllSlotsReset.type_name:
+            self.resets = [r for r in self.resets if r[0] == Restarted.type_name] + [row]
+            self.slots = {}
+
+    def trim(self, window: int) -> None:
+        """Keep the last `window` user turns, carrying the state of the events before them."""
+        if self.users <= window:
+            return
+        seen, cut = 0, 0
+        for index in range(len(self.turns) - 1, -1, -1):
+            if self.turns[index][0] == USER:
+                seen += 1
+                if seen == window:
+                    cut = index
+                    break
+        for row in self.turns[:cut]:
+            if row[0] in _CARRIED:
+                self.carry(row)
+        self.turns = self.turns[cut:]
+        self.users = window
+
+    def events(self) -> List[Dict[Text, Any]]:
+        texts = itertools.chain(self.opening, (r[2] for r in self.resets), self.slots.values(), self.loop,
+                                self.pause, (r[2] for r in self.turns))
+        return [json.loads(text) for text in texts]
+
+
+def _row(kind: Text, data: Text) -> Row:
+    return kind, json.loads(data).get("name") if kind == SlotSet.type_name else None, data
 
 
 class WindowedSQLTrackerStore(SQLTrackerStore):
-    def __init__(self, domain=None, window: Any = DEFAULT_WINDOW, **kwargs: Any) -> None:
+    def __init__(self, domain=None, window: Any = DEFAULT_WINDOW, cache_size: Any = DEFAULT_CACHE_SIZE,
+                 **kwargs: Any) -> None:
         super().__init__(domain, **kwargs)
-        try:
-            self.window = int(window)
-        except (TypeError, ValueError):
-            raise ValueError(f"tracker_store window must be a whole number of user turns, not {window!r}")
-        if self.window < 1:
-            raise ValueError("tracker_store window must be at least 1 user turn")
-        if self.engine.dialect.name == "sqlite":
-            # Rasa leaves SQLite in rollback-journal mode with synchronous=FULL: two fsyncs per
+        self.window = _whole_number("window", window, minimum=1)
+        self.cache_size = _whole_number("cache_size", cache_size, minimum=0)
+        self._windows: "OrderedDict[Text, Window]" = OrderedDict()
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
+            # Rasa's engine opens a new SQLite connection for every query session (SQLAlchemy
+            # 1.4's default for files): keep them in a pool instead, as SQLAlchemy 2.0 does.
+            # And Rasa leaves SQLite in rollback-journal mode with synchronous=FULL: two fsyncs per
             # turn, inside the event loop, stalling every conversation. WAL with synchronous=NORMAL
             # commits without fsync (a power cut may lose the last turns, never corrupt the file).
+            url = self.engine.url
+            self.engine.dispose()
+            self.engine = sa.create_engine(url, poolclass=QueuePool,
+                                           connect_args={"check_same_thread": False, "timeout": 30})
             sa_event.listen(self.engine, "connect", _sqlite_pragmas)
-            self.engine.dispose()  # connections opened before the listener
+            self.sessionmaker = sessionmaker(bind=self.engine)
+
+    # -- loading -------------------------------------------------------------------------------
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         with self.session_scope() as session:
-            events = self._windowed_events(session, sender_id)
-        if not events or not self.domain:
+            stamp = self._stamp(session, sender_id)
+            kept = self._windows.get(sender_id)
+            if kept is not None and kept.stamp == stamp:
+                self._windows.move_to_end(sender_id)
+                loaded = kept
+            else:
+                loaded = self._load_window(session, sender_id, stamp) if stamp[0] else None
+                self._keep(sender_id, loaded)
+        if loaded is None or not self.domain:
             return None
-        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        tracker = DialogueStateTracker.from_dict(sender_id, loaded.events(), self.domain.slots)
         setattr(tracker, _STORED, len(tracker.events))
+        setattr(tracker, _STAMP, stamp)
         return tracker
 
-    def _windowed_events(self, session, sender_id: Text) -> List[Dict[Text, Any]]:
+    def _stamp(self, session, sender_id: Text) -> Stamp:
+        """The conversation's row count and highest event id: they change with any write."""
         event = self.SQLEvent
-        current = self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
-        user_ids = [
-            row.id
-            for row in current.filter(event.type_name == UserUttered.type_name)
-            .order_by(None)
-            .order_by(event.id.desc())
-            .with_entities(event.id)
-            .limit(self.window + 1)
-        ]
+        count, last = session.execute(
+            sa.select(sa.func.count(event.id), sa.func.max(event.id)).where(event.sender_id == sender_id)
+        ).one()
+        return int(count or 0), int(last or 0)
+
+    def _load_window(self, session, sender_id: Text, stamp: Stamp) -> Optional[Window]:
+        event = self.SQLEvent
+        current = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).filter(
+            event.id <= stamp[1])
+        users = current.filter(event.type_name == USER).order_by(None).with_entities(event.id)
+        loaded = Window(stamp)
+        user_ids = [row.id for row in users.order_by(event.id.desc()).limit(self.window + 1)]
         if len(user_ids) <= self.window:  # short conversation: all of it
-            return [json.loads(data) for data, in current.with_entities(event.data)]
+            for kind, data in current.with_entities(event.type_name, event.data):
+                loaded.add(_row(kind, data))
+            return loaded if loaded.opening or loaded.turns else None
         start = user_ids[self.window - 1]
-        first_user = min(
-            row.id for row in current.filter(event.type_name == UserUttered.type_name)
-            .order_by(None).order_by(event.id).with_entities(event.id).limit(1)
-        )
-        opening = [json.loads(data) for data, in current.filter(event.id < first_user).with_entities(event.data)]
-        # The state set before the window still holds: the latest value of each slot, the active
-        # form (a form may take more turns than the window: wrong ID numbers asked again), and a
-        # pause (a conversation handed to staff stays paused however many messages the citizen sends).
-        slots: Dict[Text, Dict[Text, Any]] = {}
-        loop: List[Dict[Text, Any]] = []
-        pause: List[Dict[Text, Any]] = []
-        for kind, raw in current.filter(event.id >= first_user, event.id < start,
-                                        event.type_name.in_(_CARRIED)).with_entities(event.type_name, event.data):
-            data = json.loads(raw)
-            if kind == SlotSet.type_name:
-                slots[data.get("name")] = data
-            elif kind == ActiveLoop.type_name:
-                loop = [data]
-            else:
-                pause = [data] if kind == ConversationPaused.type_name else []
-        window = [json.loads(data) for data, in current.filter(event.id >= start).with_entities(event.data)]
-        return opening + list(slots.values()) + loop + pause + window
+        first_user = users.order_by(event.id).limit(1).scalar()
+        loaded.opening = [data for data, in current.filter(event.id < first_user).with_entities(event.data)]
+        for kind, data in current.filter(event.id >= first_user, event.id < start,
+                                         event.type_name.in_(_CARRIED)).with_entities(event.type_name, event.data):
+            loaded.carry(_row(kind, data))
+        for kind, data in current.filter(event.id >= start).with_entities(event.type_name, event.data):
+            loaded.add(_row(kind, data))
+        return loaded
+
+    def _keep(self, sender_id: Text, loaded: Optional[Window]) -> None:
+        self._windows.pop(sender_id, None)
+        if loaded is None or not self.cache_size:
+            return
+        self._windows[sender_id] = loaded
+        while len(self._windows) > self.cache_size:
+            self._windows.popitem(last=False)
+
+    # -- saving --------------------------------------------------------------------------------
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        await super().save(tracker)
+        """Rasa's save (one row per new event, the same columns), in one INSERT; then the kept
+        window moves forward by the same events."""
+        await self.stream_events(tracker)
+        sender_id = tracker.sender_id
+        with self.session_scope() as session:
+            new = list(self._additional_events(session, tracker))
+            if not new:
+                return
+            rows = [self._columns(sender_id, e) for e in new]
+            session.execute(self.SQLEvent.__table__.insert(), [columns for columns, _ in rows])
+            # Read inside the writing transaction: on SQLite no other writer can come between.
+            stamp = self._stamp(session, sender_id)
+            session.commit()
+        log.debug("Tracker with sender_id '%s' stored to database", sender_id)
         setattr(tracker, _STORED, len(tracker.events))
+        loaded_stamp = getattr(tracker, _STAMP, None)
+        setattr(tracker, _STAMP, stamp)
+        kept = self._windows.get(sender_id)
+        moved_on = (kept is not None and loaded_stamp is not None and kept.stamp == loaded_stamp
+                    and stamp[0] == loaded_stamp[0] + len(rows))
+        if not moved_on or any(isinstance(e, SessionStarted) for e in new):
+            self._windows.pop(sender_id, None)  # read from the database next time
+            return
+        for columns, slot in rows:
+            kept.add((columns["type_name"], slot, columns["data"]))
+        kept.trim(self.window)
+        kept.stamp = stamp
+
+    @staticmethod
+    def _columns(sender_id: Text, event: Event) -> Tuple[Dict[Text, Any], Optional[Text]]:
+        """The event's row, as Rasa's SQLTrackerStore.save stores it, and a SlotSet's slot name."""
+        data = event.as_dict()
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }, event.key if isinstance(event, SlotSet) else None
 
     def _additional_events(self, session, tracker: DialogueStateTracker) -> Iterator:
         """The events added since the load (Rasa counts the stored ones, which a window cannot)."""
@@ -117,3 +266,20 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         if stored is None:  # a tracker this store did not load (a new conversation): Rasa's way
             return super()._additional_events(session, tracker)
         return itertools.islice(tracker.events, stored, None)
+
+    def forget(self, sender_ids: Iterable[Text] = ()) -> None:
+        """Drop kept windows (all when none are named): the next turn reads the database."""
+        if not sender_ids:
+            self._windows.clear()
+        for sender_id in sender_ids:
+            self._windows.pop(sender_id, None)
+
+
+def _whole_number(name: Text, value: Any, minimum: int) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"tracker_store {name} must be a whole number, not {value!r}")
+    if number < minimum:
+        raise ValueError(f"tracker_store {name} must be at least {minimum}")
+    return number

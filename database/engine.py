@@ -14,6 +14,7 @@ from typing import Iterator
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "onewindow.db"
@@ -46,6 +47,9 @@ def _engine_for(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # SQLAlchemy 1.4 opens a new SQLite connection (and runs the pragmas) for every
+            # session; keep them, as SQLAlchemy 2.0 does for files.
+            kwargs["poolclass"] = QueuePool
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):

@@ -58,3 +58,152 @@ async def test_endpoint_requests_reuse_one_connection_and_keep_rasas_semantics()
     finally:
         await close_shared_sessions()
         await runner.cleanup()
+
+
+# -- the action server's responses: the same verdict as Rasa's own validation ------------------
+
+def _responses():
+    valid_events = [
+        {"event": "slot", "name": "aspect", "value": "fee", "timestamp": None},
+        {"event": "slot", "name": "aspect", "value": None},
+        {"event": "followup", "name": "filing_form"},
+        {"event": "active_loop", "name": None},
+        {"event": "pause"}, {"event": "resume"}, {"event": "reset_slots"}, {"event": "restart"},
+        {"event": "action", "name": "action_listen", "policy": None, "confidence": None},
+        {"event": "bot", "text": "您好", "data": {"custom": {"type": "fallback"}}, "metadata": {}},
+        {"event": "user", "text": "你好", "parse_data": {"intent": {"name": "greet", "confidence": 0.9},
+                                                        "entities": [{"entity": "aspect", "value": "fee"}]}},
+        {"event": "entities", "entities": [{"entity": "aspect", "value": "fee", "start": 0, "end": 2}]},
+    ]
+    yield {"events": valid_events, "responses": [{"text": "好的"}]}
+    yield {"events": [], "responses": []}
+    yield {}
+    for event in valid_events:
+        yield {"events": [event]}
+    invalid = [
+        {"event": "slot", "name": "aspect"},  # no value
+        {"event": "slot", "value": 1},  # no name
+        {"event": "no_such_event"},
+        {"name": "aspect", "value": 1},  # no event type
+        {"event": 3},
+        {"event": "action", "name": 5},
+        {"event": "action", "confidence": "high"},
+        {"event": "user", "text": 7},
+        {"event": "user", "parse_data": {"entities": [{"entity": "aspect"}]}},  # entity without value
+        {"event": "entities"},
+        {"event": "bot", "timestamp": "yesterday"},
+        {"event": "pause", "metadata": []},
+        "slot",
+        None,
+    ]
+    for event in invalid:
+        yield {"events": [valid_events[0], event]}
+    yield {"events": {"event": "pause"}}
+    yield {"events": [], "responses": ["文本"]}
+    yield {"responses": {"text": "x"}}
+
+
+def test_action_responses_get_the_same_verdict_as_rasas_validation():
+    import jsonschema
+    from rasa.core.actions.action import RemoteAction
+
+    schema = RemoteAction.action_response_format_spec()
+    checked = 0
+    for response in _responses():
+        try:
+            jsonschema.validate(response, schema)
+            expected = True
+        except jsonschema.ValidationError:
+            expected = False
+        try:
+            ours = RemoteAction._validate_action_result(None, response)
+        except jsonschema.ValidationError as e:
+            ours = False
+            assert "Failed to validate Action server response" in e.message
+        assert ours == expected, response
+        checked += 1
+    assert checked > 30
+
+
+# -- the graph runner: Rasa's predictions, without dask and without TED when it cannot win -----
+
+@pytest.fixture(scope="module")
+def predict_graph(tmp_path_factory):
+    from rasa.engine.loader import load_predict_graph_runner
+    from rasa.engine.runner.dask import DaskGraphRunner
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+
+    from bot.training import MODEL_PATH, train
+
+    train(force=False)
+    metadata, runner = load_predict_graph_runner(tmp_path_factory.mktemp("model"), MODEL_PATH, LocalModelStorage,
+                                                 DaskGraphRunner)
+    return metadata, runner
+
+
+def _story_trackers(domain):
+    """Trackers before every action of the product's stories and rules, and the same with the
+    last user intent swapped for another one (off the script, where TED has its say)."""
+    import random
+
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.generator import TrainingDataGenerator
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.shared.core.training_data.loading import load_data_from_files
+    from rasa.shared.core.training_data.structures import StoryGraph
+
+    from database.engine import PROJECT_ROOT
+
+    files = [str(PROJECT_ROOT / "data" / name) for name in ("stories.yml", "rules.yml")]
+    steps = load_data_from_files(files, domain)
+    trackers = TrainingDataGenerator(StoryGraph(steps), domain, augmentation_factor=0).generate()
+    rng = random.Random(7)
+    intents = sorted(domain.intents)
+    for tracker in trackers:
+        events = list(tracker.events)
+        for index, event in enumerate(events):
+            if index and isinstance(event, ActionExecuted) and event.action_name:
+                prefix = events[:index]
+                yield DialogueStateTracker.from_events("t", prefix, domain.slots)
+                users = [i for i, e in enumerate(prefix) if isinstance(e, UserUttered)]
+                if users:
+                    swapped = list(prefix)
+                    original = swapped[users[-1]]
+                    swapped[users[-1]] = UserUttered(original.text, {"name": rng.choice(intents), "confidence": 1.0})
+                    yield DialogueStateTracker.from_events("t", swapped, domain.slots)
+
+
+def test_the_graph_runner_predicts_what_rasas_dask_runner_predicts(predict_graph):
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    metadata, runner = predict_graph
+    rasas_run = DaskGraphRunner.run.__wrapped__
+    assert rasas_run is not DaskGraphRunner.run
+    target = metadata.core_target
+    compared, ted_decided, ted_skipped = 0, 0, 0
+    ted_calls = []
+    ted_node = next(n for n in metadata.predict_schema.nodes if "TEDPolicy" in n)
+    original_call = type(runner._instantiated_nodes[ted_node]).__call__
+
+    for tracker in _story_trackers(metadata.domain):
+        rasa_prediction = rasas_run(runner, inputs={"__tracker__": tracker}, targets=[target])[target]
+        before = len(ted_calls)
+        node = runner._instantiated_nodes[ted_node]
+        node.__class__ = type("Counted", (type(node),), {
+            "__call__": lambda self, *a: ted_calls.append(1) or original_call(self, *a)})
+        try:
+            ours = runner.run(inputs={"__tracker__": tracker}, targets=[target])[target]
+        finally:
+            node.__class__ = type(node).__mro__[1]
+        assert ours.probabilities.index(ours.max_confidence) == rasa_prediction.probabilities.index(
+            rasa_prediction.max_confidence), tracker.events
+        assert (ours.policy_name, ours.max_confidence, ours.policy_priority, ours.events,
+                ours.is_no_user_prediction, ours.is_end_to_end_prediction) == (
+            rasa_prediction.policy_name, rasa_prediction.max_confidence, rasa_prediction.policy_priority,
+            rasa_prediction.events, rasa_prediction.is_no_user_prediction, rasa_prediction.is_end_to_end_prediction)
+        compared += 1
+        ted_skipped += len(ted_calls) == before
+        ted_decided += rasa_prediction.policy_name == "TEDPolicy"
+    # Both cases were met: TED skipped (rules certain) and TED run, sometimes winning.
+    assert compared > 100 and ted_skipped > 50 and compared - ted_skipped > 10 and ted_decided > 0, (
+        compared, ted_skipped, ted_decided)

@@ -126,3 +126,119 @@ def test_a_form_longer_than_the_window_stays_active(tmp_path):
         tracker.update(ActionExecuted("action_listen"))
         asyncio.run(store.save(tracker))
         assert asyncio.run(store.retrieve("citizen-1")).active_loop_name is None
+
+
+# -- the kept windows ------------------------------------------------------------------------
+
+def _random_turn(tracker: DialogueStateTracker, rng, n: int) -> None:
+    from rasa.shared.core.events import (
+        ActiveLoop, AllSlotsReset, ConversationPaused, ConversationResumed, Restarted,
+    )
+
+    tracker.update(UserUttered(f"问题{n}", {"name": "ask_service", "confidence": 1.0}))
+    tracker.update(ActionExecuted("action_answer"))
+    for _ in range(rng.randint(0, 3)):
+        tracker.update(SlotSet(rng.choice(["service_code", "aspect", "fallback_count"]), f"v{n}-{rng.random():.3f}"))
+    roll = rng.random()
+    if roll < 0.1:
+        tracker.update(ActiveLoop(rng.choice(["filing_form", None])))
+    elif roll < 0.15:
+        tracker.update(ConversationPaused())
+    elif roll < 0.2:
+        tracker.update(ConversationResumed())
+    elif roll < 0.23:
+        tracker.update(AllSlotsReset())
+    elif roll < 0.25:
+        tracker.update(Restarted())
+    tracker.update(BotUttered(f"回答{n}"))
+    tracker.update(ActionExecuted("action_listen"))
+
+
+def _state(tracker: DialogueStateTracker):
+    return tracker.current_slot_values(), tracker.active_loop_name, tracker.is_paused()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_kept_windows_match_the_database_and_the_full_history(tmp_path, seed):
+    """After every turn, the window kept in memory is exactly what a cold store reads from the
+    database, and it gives the same slots, form and pause as replaying the whole history."""
+    import random
+
+    rng = random.Random(seed)
+    store = _store(tmp_path, window=3)
+    tracker = DialogueStateTracker("citizen-1", DOMAIN.slots)
+    for event in (ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")):
+        tracker.update(event)
+    asyncio.run(store.save(tracker))
+    for n in range(1, 40):
+        tracker = asyncio.run(store.retrieve("citizen-1"))
+        _random_turn(tracker, rng, n)
+        asyncio.run(store.save(tracker))
+        assert "citizen-1" in store._windows, n  # moved forward in memory, not dropped
+        kept = asyncio.run(store.retrieve("citizen-1"))
+        cold = asyncio.run(_store(tmp_path, window=3).retrieve("citizen-1"))
+        full = asyncio.run(store.retrieve_full_tracker("citizen-1"))
+        assert [e.as_dict() for e in kept.events] == [e.as_dict() for e in cold.events], n
+        assert _state(kept) == _state(full), n
+
+
+def test_a_kept_window_is_used_without_reading_the_events_again(tmp_path, monkeypatch):
+    store = _store(tmp_path, window=3)
+    _conversation(store, 6)
+    loads = []
+    original = store._load_window
+    monkeypatch.setattr(store, "_load_window", lambda *a: loads.append(a) or original(*a))
+    tracker = asyncio.run(store.retrieve("citizen-1"))
+    _turn(tracker, 7)
+    asyncio.run(store.save(tracker))
+    assert [e.text for e in asyncio.run(store.retrieve("citizen-1")).events if isinstance(e, UserUttered)] == [
+        "问题5", "问题6", "问题7"]
+    assert loads == []
+
+
+def test_another_writer_makes_the_kept_window_be_read_again(tmp_path):
+    """A second Rasa process (or the HTTP API of another) adds events: the first one notices."""
+    store, other = _store(tmp_path), _store(tmp_path)
+    _conversation(store, 4)
+    tracker = asyncio.run(other.retrieve("citizen-1"))
+    _turn(tracker, 5)
+    asyncio.run(other.save(tracker))
+    seen = asyncio.run(store.retrieve("citizen-1"))
+    assert [e.text for e in seen.events if isinstance(e, UserUttered)][-1] == "问题5"
+    # A save of a tracker loaded before the other write does not move a window on a stale base.
+    stale = asyncio.run(store.retrieve("citizen-1"))
+    tracker = asyncio.run(other.retrieve("citizen-1"))
+    _turn(tracker, 6)
+    asyncio.run(other.save(tracker))
+    _turn(stale, 7)
+    asyncio.run(store.save(stale))
+    assert "citizen-1" not in store._windows
+    assert [e.text for e in asyncio.run(store.retrieve("citizen-1")).events if isinstance(e, UserUttered)] == [
+        "问题5", "问题6", "问题7"]
+
+
+def test_a_new_session_starts_from_the_database(tmp_path):
+    store = _store(tmp_path)
+    _conversation(store, 4)
+    tracker = asyncio.run(store.retrieve("citizen-1"))
+    for event in (ActionExecuted("action_session_start"), SessionStarted(), SlotSet("aspect", "fee"),
+                  ActionExecuted("action_listen")):
+        tracker.update(event)
+    asyncio.run(store.save(tracker))
+    assert "citizen-1" not in store._windows
+    again = asyncio.run(store.retrieve("citizen-1"))
+    assert isinstance(again.events[0], SessionStarted)
+    assert not [e for e in again.events if isinstance(e, UserUttered)]
+    assert again.get_slot("aspect") == "fee"
+
+
+def test_the_kept_windows_are_bounded(tmp_path):
+    store = WindowedSQLTrackerStore(DOMAIN, window=3, cache_size=2, dialect="sqlite", db=str(tmp_path / "t.db"))
+    for name in ("a", "b", "c"):
+        tracker = DialogueStateTracker(name, DOMAIN.slots)
+        tracker.update(ActionExecuted("action_listen"))
+        asyncio.run(store.save(tracker))
+        asyncio.run(store.retrieve(name))
+    assert list(store._windows) == ["b", "c"]
+    with pytest.raises(ValueError):
+        WindowedSQLTrackerStore(DOMAIN, cache_size=-1, dialect="sqlite", db=str(tmp_path / "t.db"))
