@@ -20,7 +20,9 @@ py-spy; docs/conversation.md, "Speed"):
 - every action prediction runs TED (a third of a turn's CPU) even when the rule policy has
   already predicted with full confidence, which TED, lower in priority, can never outvote; the fix
   gives TED's node an all-zero prediction then (only for a TED that predicts from intents, never
-  after a rejected action, whose probability the ensemble zeroes).
+  after a rejected action, whose probability the ensemble zeroes);
+- every message's sparse features (four featurizers) are joined with scipy's generic `bmat`;
+  the fix joins two COO matrices directly (the same matrix, dtypes and entry order).
 
 All are behaviour-preserving and applied only to the pinned Rasa version they were written for.
 
@@ -288,6 +290,41 @@ def _patch_graph_runner() -> None:
     DaskGraphRunner.run = run
 
 
+def coo_hstack(left: Any, right: Any) -> Any:
+    """scipy.sparse.hstack([left, right]) for two COO matrices, without bmat's generic block
+    handling (which converts both to COO again and builds an object array): the same matrix, the
+    same dtypes, the same entry order. Anything else goes to scipy."""
+    import numpy as np
+    from scipy.sparse import coo_matrix, hstack, isspmatrix_coo
+    from scipy.sparse._sputils import get_index_dtype, upcast
+
+    if not (isspmatrix_coo(left) and isspmatrix_coo(right)) or left.shape[0] != right.shape[0]:
+        return hstack([left, right])
+    shape = (left.shape[0], left.shape[1] + right.shape[1])
+    index = get_index_dtype(maxval=max(shape))
+    data = np.concatenate([left.data, right.data]).astype(upcast(left.dtype, right.dtype), copy=False)
+    row = np.concatenate([left.row.astype(index, copy=False), right.row.astype(index, copy=False)])
+    col = np.concatenate([left.col.astype(index, copy=False), np.add(right.col, left.shape[1], dtype=index)])
+    return coo_matrix((data, (row, col)), shape=shape)
+
+
+def _patch_sparse_feature_combination() -> None:
+    from rasa.shared.nlu.training_data.features import Features
+
+    def _combine_sparse_features(self: Features, additional_features: Features) -> None:
+        # Rasa 3.6.21's, with coo_hstack for scipy's hstack.
+        if self.features.shape[0] != additional_features.features.shape[0]:
+            raise ValueError(
+                f"Cannot combine sparse features as sequence dimensions do not "
+                f"match: {self.features.shape[0]} != "
+                f"{additional_features.features.shape[0]}."
+            )
+        self.features = coo_hstack(self.features, additional_features.features)
+        self._cached_fingerprint = None
+
+    Features._combine_sparse_features = _combine_sparse_features
+
+
 def _seal_incoming_id_numbers() -> None:
     from rasa.core.channels.channel import UserMessage
 
@@ -318,6 +355,7 @@ def apply_patches() -> bool:
     _patch_event_lookup()
     _patch_endpoint_sessions()
     _patch_graph_runner()
+    _patch_sparse_feature_combination()
     return True
 
 

@@ -147,6 +147,9 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         self.window = _whole_number("window", window, minimum=1)
         self.cache_size = _whole_number("cache_size", cache_size, minimum=0)
         self._windows: "OrderedDict[Text, Window]" = OrderedDict()
+        # Plain SQL: built once, it skips the expression building and cache-key work of a select().
+        self._stamp_query = sa.text(
+            f"SELECT count(id), max(id) FROM {self.SQLEvent.__tablename__} WHERE sender_id = :sender_id")
         if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
             # Rasa's engine opens a new SQLite connection for every query session (SQLAlchemy
             # 1.4's default for files): keep them in a pool instead, as SQLAlchemy 2.0 does.
@@ -181,10 +184,7 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
 
     def _stamp(self, session, sender_id: Text) -> Stamp:
         """The conversation's row count and highest event id: they change with any write."""
-        event = self.SQLEvent
-        count, last = session.execute(
-            sa.select(sa.func.count(event.id), sa.func.max(event.id)).where(event.sender_id == sender_id)
-        ).one()
+        count, last = session.execute(self._stamp_query, {"sender_id": sender_id}).one()
         return int(count or 0), int(last or 0)
 
     def _load_window(self, session, sender_id: Text, stamp: Stamp) -> Optional[Window]:

@@ -207,3 +207,28 @@ def test_the_graph_runner_predicts_what_rasas_dask_runner_predicts(predict_graph
     # Both cases were met: TED skipped (rules certain) and TED run, sometimes winning.
     assert compared > 100 and ted_skipped > 50 and compared - ted_skipped > 10 and ted_decided > 0, (
         compared, ted_skipped, ted_decided)
+
+
+def test_coo_hstack_is_scipys_hstack():
+    import numpy as np
+    import scipy.sparse
+
+    from bot.rasa_server import coo_hstack
+
+    rng = np.random.default_rng(3)
+    cases = [
+        (scipy.sparse.random(4, 7, density=0.3, format="coo", random_state=1, dtype=np.float32),
+         scipy.sparse.random(4, 3, density=0.5, format="coo", random_state=2, dtype=np.float64)),
+        (scipy.sparse.coo_matrix(rng.integers(0, 3, (1, 5))), scipy.sparse.coo_matrix((1, 9), dtype=np.float32)),
+        (scipy.sparse.coo_matrix((3, 0)), scipy.sparse.random(3, 4, density=1.0, format="coo", random_state=4)),
+        (scipy.sparse.random(2, 3, format="csr", density=0.5, random_state=5),
+         scipy.sparse.random(2, 2, format="coo", density=0.5, random_state=6)),
+    ]
+    for left, right in cases:
+        ours, scipys = coo_hstack(left, right), scipy.sparse.hstack([left, right])
+        assert ours.format == scipys.format and ours.shape == scipys.shape and ours.dtype == scipys.dtype
+        for attribute in ("data", "row", "col"):
+            a, b = getattr(ours, attribute), getattr(scipys, attribute)
+            assert a.dtype == b.dtype and np.array_equal(a, b), attribute
+    with pytest.raises(ValueError):
+        coo_hstack(scipy.sparse.coo_matrix((2, 2)), scipy.sparse.coo_matrix((3, 2)))
