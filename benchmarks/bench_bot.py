@@ -6,7 +6,7 @@ Side by side in one run, through the REST channel:
 For each: turn latency p50/p95 and throughput with 1, 10 and 50 concurrent conversations (each
 sends its next turn as soon as it has the answer: the worst case), p50/p95 of 10 conversations at
 a citizen's pace (arriving within 3 s, then 1-3 s between turns), and latency of turns 1-5 against turns 46-50 of one long
-conversation. Also: training time of the
+conversation (the same five questions over and over). Also: training time of the
 product model and the resident memory of the servers.
 """
 from __future__ import annotations
@@ -179,10 +179,12 @@ async def load(url: str, concurrency: int, turns_each: int, pool: List[str], tag
     }
 
 
-async def long_conversation(url: str, pool: List[str], tag: str, turns: int = 50) -> dict:
+async def long_conversation(url: str, pool: List[str], tag: str, turns: int = 50, block: int = 5) -> dict:
+    """One conversation repeating the same `block` turns, so that turns 1-5 and 46-50 ask the same
+    things and differ only in how much conversation came before."""
     timings: List[float] = []
     async with httpx.AsyncClient(timeout=120) as client:
-        script = [pool[k % len(pool)] for k in range(turns)]
+        script = [pool[k % block] for k in range(turns)]
         await converse(client, url, f"bench-long-{tag}-{time.time_ns()}", script, timings)
     first, last = statistics.mean(timings[:5]), statistics.mean(timings[-5:])
     return {"turns_1_5_ms": round(first, 1), "turns_46_50_ms": round(last, 1), "ratio": round(last / first, 2)}

@@ -92,6 +92,7 @@ def test_the_endpoints_file_loads_this_store(tmp_path, monkeypatch):
     inner = getattr(store, "_tracker_store", store)
     assert isinstance(inner, WindowedSQLTrackerStore)
     assert inner.window == 5
+    assert inner.cache_size == 2000
 
 
 def test_a_form_longer_than_the_window_stays_active(tmp_path):
