@@ -34,7 +34,7 @@ import itertools
 import json
 import logging
 from collections import OrderedDict
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Text, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Text, Tuple
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
@@ -266,13 +266,6 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         if stored is None:  # a tracker this store did not load (a new conversation): Rasa's way
             return super()._additional_events(session, tracker)
         return itertools.islice(tracker.events, stored, None)
-
-    def forget(self, sender_ids: Iterable[Text] = ()) -> None:
-        """Drop kept windows (all when none are named): the next turn reads the database."""
-        if not sender_ids:
-            self._windows.clear()
-        for sender_id in sender_ids:
-            self._windows.pop(sender_id, None)
 
 
 def _whole_number(name: Text, value: Any, minimum: int) -> int:
