@@ -91,6 +91,16 @@ class ActionAnswer(Action):
         dispatcher.utter_message(text=message, buttons=buttons, json_message={"type": "fallback"})
         return [SlotSet("fallback_count", failures), SlotSet("options", decision.suggestions)]
 
+    def answer_only(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[Dict[Text, Any]]]:
+        """The events of a definite answer to the latest message, uttered; None, and nothing said,
+        when it would take a choice or names no service (a form asking its own question uses this)."""
+        text = user_text(tracker)
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        decision = decide(text, intent, entities(tracker), state(tracker), search())
+        if decision.kind != "answer":
+            return None
+        return self._answer(dispatcher, tracker, decision, text)
+
     def _answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, decision: Decision, text: str):
         found = rendered(search().engine.revision, decision.service_kind, decision.code, decision.aspect)
         if found is None:

@@ -44,6 +44,24 @@ def yes_or_no(text: str) -> Optional[str]:
     return None
 
 
+QUESTIONS = ("ask_aspect", "ask_service")
+
+
+def answer_instead(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """A question asked where the form wanted an answer (多久到账 at the consent step): answered as
+    action_answer would when it names one service and aspect, given as slot values; None when it
+    is no question or has no single answer. The form then asks its own question again."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    if intent not in QUESTIONS:
+        return None
+    from actions.answer import ActionAnswer  # actions.answer imports this module
+
+    events = ActionAnswer().answer_only(dispatcher, tracker)
+    if events is None:
+        return None
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
 def reset_form() -> List[Dict[str, Any]]:
     return [SlotSet(name, None) for name in FORM_SLOTS] + [SlotSet("requested_slot", None)]
 
@@ -98,8 +116,10 @@ class ActionStartFiling(Action):
                                      json_message={"type": "fallback"})
             return [SlotSet("filing_target", None)]
         text = _summary(info)
+        # The service applied for is also what follow-up questions are about (多久到账).
         events: List[Dict[str, Any]] = [*reset_form(), SlotSet("filing_target", info["code"]),
-                                        SlotSet("filing_target_name", info["name"]), SlotSet("options", [])]
+                                        SlotSet("filing_target_name", info["name"]), SlotSet("options", []),
+                                        SlotSet("service_code", info["code"]), SlotSet("service_kind", info["kind"])]
         profile = info.get("profile")
         if profile and not info.get("missing_fields"):
             text += (f"\n将使用您已登记的信息：{profile.get('name_masked')}，身份证 {profile.get('id_number')}，"
@@ -223,8 +243,10 @@ class ValidateFilingForm(FormValidationAction):
                                 domain: DomainDict) -> Dict[Text, Any]:
         answer = yes_or_no(str(value))
         if answer is None:
-            dispatcher.utter_message(text="请回复“同意”或“不同意”。")
-            return {"filing_consent": None}
+            answered = answer_instead(dispatcher, tracker)
+            if answered is None:
+                dispatcher.utter_message(text="请回复“同意”或“不同意”。")
+            return {**(answered or {}), "filing_consent": None}
         return {"filing_consent": answer}
 
     @checked
@@ -233,6 +255,9 @@ class ValidateFilingForm(FormValidationAction):
         numbers = opened_id_numbers(str(value))
         if not numbers:
             digits = len(re.sub(r"\D", "", without_sealed_ids(str(value))))
+            answered = None if digits else answer_instead(dispatcher, tracker)
+            if answered is not None:
+                return {**answered, "applicant_id": None}
             hint = f"您输入的是{digits}位，" if digits else ""
             dispatcher.utter_message(text=f"{hint}居民身份证号码应为18位（最后一位可能是X），请重新输入。")
             return {"applicant_id": None}
@@ -247,6 +272,9 @@ class ValidateFilingForm(FormValidationAction):
                                  domain: DomainDict) -> Dict[Text, Any]:
         phone = normalize_mobile(without_sealed_ids(str(value)))
         if phone is None:
+            answered = None if re.search(r"\d", str(value)) else answer_instead(dispatcher, tracker)
+            if answered is not None:
+                return {**answered, "applicant_phone": None}
             dispatcher.utter_message(text="手机号码应为11位、以1开头的大陆手机号，请重新输入。")
             return {"applicant_phone": None}
         slots: Dict[Text, Any] = {"applicant_phone": seal(phone)}
@@ -288,8 +316,10 @@ class ValidateFilingForm(FormValidationAction):
                                   domain: DomainDict) -> Dict[Text, Any]:
         answer = yes_or_no(str(value))
         if answer is None:
-            dispatcher.utter_message(text="请回复“确认”提交，或回复“取消”。")
-            return {"filing_confirmed": None}
+            answered = answer_instead(dispatcher, tracker)
+            if answered is None:
+                dispatcher.utter_message(text="请回复“确认”提交，或回复“取消”。")
+            return {**(answered or {}), "filing_confirmed": None}
         return {"filing_confirmed": answer}
 
 

@@ -127,6 +127,35 @@ def test_stop_in_the_middle_keeps_nothing(live_stack):
     assert "service_answer" in custom_types(after)
 
 
+def service_answers(messages):
+    return [(c["service"]["name"], c["aspect"]) for c in (m.get("custom") or {} for m in messages)
+            if c.get("type") == "service_answer"]
+
+
+def test_a_question_in_the_middle_is_answered_and_the_form_goes_on(live_stack):
+    me = f"asker-{uuid.uuid4().hex[:8]}"
+    say = lambda text: live_stack.rest(me, text)  # noqa: E731
+    say("我要申请居住证")
+    # At the consent step: the question is about the service applied for, then consent is asked again.
+    during = say("要多久")
+    assert [aspect for _, aspect in service_answers(during)] == ["time_limit"]
+    assert "居住证" in service_answers(during)[0][0]
+    assert custom_types(during)[-1] == "consent" and "请回复" not in texts(during)
+    # Not a question: the hint, nothing answered.
+    hint = say("嗯嗯嗯")
+    assert "请回复" in texts(hint) and not service_answers(hint)
+    assert "身份证" in texts(say("同意"))
+    # At the ID number step: a question is answered, then the ID number is asked for again.
+    during = say("护照要带什么材料")
+    assert service_answers(during) == [("普通护照签发", "materials")]
+    assert "18位" in texts(during) and "您输入的是" not in texts(during)
+    # A wrong number is still a wrong number, not a question.
+    wrong = say("12345")
+    assert "18位" in texts(wrong) and not service_answers(wrong)
+    assert "手机" in texts(say(ID_NUMBER))
+    assert "已取消" in texts(say("不办了"))
+
+
 def test_complaint_becomes_a_work_order(live_stack):
     me = f"complainer-{uuid.uuid4().hex[:8]}"
     asked = texts(live_stack.rest(me, "我要投诉"))
