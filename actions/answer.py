@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import channel, db, entities, log, search, state, user_text
+from actions.common import changes, channel, db, entities, log, search, state, user_text
 from actions.filing import CHOOSING
 from analytics.log import log_answer, log_unanswered
 from dialogue.turn import Decision, decide
@@ -118,13 +118,13 @@ class ActionAnswer(Action):
                 "card": answer.card,
             },
         )
-        return [
+        return changes(tracker, [
             SlotSet("service_code", decision.code),
             SlotSet("service_kind", decision.service_kind),
             SlotSet("aspect", decision.aspect),
             SlotSet("options", []),
             SlotSet("fallback_count", 0),
-        ]
+        ])
 
     @staticmethod
     def _missing(dispatcher: CollectingDispatcher, code: str):

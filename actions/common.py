@@ -51,6 +51,14 @@ def state(tracker: Tracker) -> State:
     )
 
 
+def changes(tracker: Tracker, events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The events without the SlotSets that give a slot the value it already has. Each event is
+    stored, and replayed and featurised on every later turn while it is in the conversation's
+    window; setting a slot to its own value changes nothing."""
+    return [e for e in events
+            if not (e.get("event") == "slot" and e["name"] in tracker.slots and tracker.slots[e["name"]] == e["value"])]
+
+
 def user_text(tracker: Tracker) -> str:
     text = tracker.latest_message.get("text") or ""
     return text if isinstance(text, str) else ""

@@ -232,3 +232,67 @@ def test_coo_hstack_is_scipys_hstack():
             assert a.dtype == b.dtype and np.array_equal(a, b), attribute
     with pytest.raises(ValueError):
         coo_hstack(scipy.sparse.coo_matrix((2, 2)), scipy.sparse.coo_matrix((3, 2)))
+
+
+# -- the call to the action server: what the actions read is unchanged --------------------------
+
+def _conversation_tracker():
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.training import DOMAIN
+
+    domain = Domain.load(str(DOMAIN))
+    card = {"custom": {"type": "service_answer", "service": {"code": "P1", "name": "普通护照签发", "department": "出入境"},
+                       "aspect": "materials", "card": {"materials": ["居民身份证"] * 20}},
+            "buttons": [{"title": "有帮助", "payload": "/rate_answer"}]}
+
+    def user(text, intent, channel):
+        return UserUttered(text, {"name": intent, "confidence": 0.9},
+                           [{"entity": "aspect", "value": "fee", "start": 0, "end": 2}],
+                           {"text": text, "intent": {"name": intent, "confidence": 0.9}, "intent_ranking": [
+                               {"name": intent, "confidence": 0.9}, {"name": "greet", "confidence": 0.1}]},
+                           input_channel=channel)
+
+    events = [ActionExecuted("action_listen"), user("护照怎么办", "ask_service", "rest"),
+              ActionExecuted("action_answer"), SlotSet("service_code", "P1"), SlotSet("aspect", "overview"),
+              BotUttered("【普通护照签发】办事指南", card, {"model_id": "m"}), ActionExecuted("action_listen"),
+              user("我要办护照", "apply_service", "webchat"), ActionExecuted("action_start_filing"),
+              BotUttered("办理须知", card), ActiveLoop("filing_form"), ActionExecuted("filing_form"),
+              SlotSet("requested_slot", "filing_consent"), BotUttered("请问您是否同意？", card),
+              ActionExecuted("action_listen"), user("要多久", "ask_aspect", "wechat"),
+              SlotSet("filing_consent", "要多久")]
+    return DialogueStateTracker.from_events("citizen-1", events, domain.slots), domain
+
+
+def test_the_action_server_gets_a_slim_tracker_that_reads_the_same():
+    import json
+
+    from rasa.core.actions.action import RemoteAction
+    from rasa.utils.endpoints import EndpointConfig
+    from rasa_sdk import Tracker
+
+    from actions.common import transcript
+
+    tracker, domain = _conversation_tracker()
+    action = RemoteAction("validate_filing_form", EndpointConfig("http://localhost:1", enable_selective_domain=True))
+    full = RemoteAction._action_call_format.__wrapped__(action, tracker, domain)
+    slim = action._action_call_format(tracker, domain)
+    assert slim["next_action"] == "validate_filing_form" and slim["sender_id"] == "citizen-1"
+    assert len(json.dumps(slim["tracker"]["events"])) < len(json.dumps(full["tracker"]["events"])) / 2
+    assert slim["domain"] == full["domain"]  # a form validation action asks for the domain
+    before, after = Tracker.from_dict(full["tracker"]), Tracker.from_dict(slim["tracker"])
+    assert after.latest_message == before.latest_message and after.latest_message["intent"]["name"] == "ask_aspect"
+    assert after.slots == before.slots
+    assert after.slots_to_validate() == before.slots_to_validate() == {"filing_consent": "要多久"}
+    assert after.get_latest_input_channel() == before.get_latest_input_channel() == "wechat"
+    assert after.active_loop == before.active_loop and after.active_loop["name"] == "filing_form"
+    assert transcript(after) == transcript(before) and len(transcript(after)) == 6
+    assert [e["event"] for e in after.events] == [e["event"] for e in before.events]
+    assert [e.get("timestamp") for e in after.applied_events()] == [e.get("timestamp") for e in before.applied_events()]
+    # What is left out: old parse data and the bot messages' attachments; the caller's dict untouched.
+    assert all("parse_data" not in e for e in after.events[:-2] if e["event"] == "user")
+    assert after.events[-2]["parse_data"] == before.events[-2]["parse_data"]  # the latest message keeps it
+    assert all(e["data"] == {} for e in after.events if e["event"] == "bot")
+    assert all(e["data"] for e in before.events if e["event"] == "bot")
