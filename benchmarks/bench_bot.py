@@ -3,8 +3,10 @@
 Side by side in one run, through the REST channel:
 - the full bot (action server, search, database, SQL tracker store), and
 - a bare bot: the same pipeline and NLU data with fixed responses and no actions (the ceiling).
-For each: turn latency p50/p95 and throughput with 1, 10 and 50 concurrent conversations (each
-sends its next turn as soon as it has the answer: the worst case), p50/p95 of 10 conversations at
+For each, after every question of the pool has been asked once (steady state): turn latency
+p50/p95 and throughput with 1, 10 and 50 concurrent conversations (each sends its next turn as
+soon as it has the answer: the worst case), both bots in turn at each level (bare, full, full,
+bare: the machine's speed drifts), p50/p95 of 10 conversations at
 a citizen's pace (arriving within 3 s, then 1-3 s between turns), and latency of turns 1-5 against turns 46-50 of one long
 conversation (the same five questions over and over). Also: training time of the
 product model and the resident memory of the servers.
@@ -22,7 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import httpx
 import yaml
@@ -158,7 +160,9 @@ async def converse(client: httpx.AsyncClient, url: str, sender: str, turns: List
             await asyncio.sleep(pauses.uniform(*PAUSE_SECONDS))
 
 
-async def load(url: str, concurrency: int, turns_each: int, pool: List[str], tag: str, paced: bool = False) -> dict:
+async def run_load(url: str, concurrency: int, turns_each: int, pool: List[str], tag: str,
+                   paced: bool = False) -> Tuple[List[float], float]:
+    """Every turn's latency (ms) and the seconds the run took."""
     timings: List[float] = []
     limits = httpx.Limits(max_connections=concurrency + 5)
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
@@ -170,6 +174,10 @@ async def load(url: str, concurrency: int, turns_each: int, pool: List[str], tag
         started = time.perf_counter()
         await asyncio.gather(*jobs)
         elapsed = time.perf_counter() - started
+    return timings, elapsed
+
+
+def figures_of(timings: List[float], elapsed: float) -> dict:
     ordered = sorted(timings)
     return {
         "turns": len(timings),
@@ -177,6 +185,21 @@ async def load(url: str, concurrency: int, turns_each: int, pool: List[str], tag
         "p95_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))], 1),
         "throughput_tps": round(len(timings) / elapsed, 1),
     }
+
+
+async def load(url: str, concurrency: int, turns_each: int, pool: List[str], tag: str, paced: bool = False) -> dict:
+    return figures_of(*await run_load(url, concurrency, turns_each, pool, tag, paced))
+
+
+def side_by_side(servers: List["Server"], concurrency: int, turns_each: int, pool: List[str]) -> Dict[str, dict]:
+    """Both bots at one load level, in the order A B B A: this machine's speed drifts by tens of
+    percent over minutes (other tenants), and a drift then weighs on both alike. Each bot's
+    figures pool its two runs (all their turns over all their seconds)."""
+    runs: Dict[str, List[Tuple[List[float], float]]] = {s.name: [] for s in servers}
+    for server in [*servers, *reversed(servers)]:
+        runs[server.name].append(asyncio.run(run_load(server.url, concurrency, turns_each, pool, server.name[:4])))
+    return {name: figures_of([t for timings, _ in done for t in timings], sum(e for _, e in done))
+            for name, done in runs.items()}
 
 
 async def long_conversation(url: str, pool: List[str], tag: str, turns: int = 50, block: int = 5) -> dict:
@@ -228,16 +251,21 @@ def main() -> int:
         try:
             full.wait()
             bare.wait()
-            for server in (bare, full):
-                asyncio.run(load(server.url, 2, 3, pool, "warmup"))
-                result = {}
-                for level in levels:
-                    result[f"c{level}"] = asyncio.run(load(server.url, level, args.turns, pool, server.name[:4]))
+            servers = [bare, full]
+            for server in servers:
+                # Steady state, not a cold start: each question of the pool asked once (the full
+                # bot's rendered answers and search caches, TensorFlow's traces for new shapes).
+                asyncio.run(load(server.url, 1, len(pool), pool, "warmup"))
+                figures[server.name] = {}
+            for level in levels:
+                for name, result in side_by_side(servers, level, args.turns, pool).items():
+                    figures[name][f"c{level}"] = result
+            for server in servers:
+                result = figures[server.name]
                 result["paced"] = asyncio.run(load(server.url, args.paced, args.turns, pool, server.name[:4] + "-paced",
                                                    paced=True))
                 result["long"] = asyncio.run(long_conversation(server.url, pool, server.name[:4]))
                 result["memory_mb"] = round(server.memory(), 0)
-                figures[server.name] = result
         finally:
             full.stop()
             bare.stop()
