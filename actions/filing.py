@@ -27,6 +27,7 @@ from filings.identity import id_number_problem, mask_id_number, mask_mobile, mas
 
 FORM_SLOTS = ("filing_consent", "applicant_id", "applicant_phone", "applicant_name", "applicant_address", "filing_confirmed")
 FROM_PROFILE = "profile"  # slot value: taken from the details on file
+LEFT = "left"  # filing_consent: a question about another service ended the application
 CHOOSING = "?choose"  # filing_target while the citizen picks among options
 
 _YES = re.compile(r"(同意|确认|确定|可以|好的?|是的?|没问题|对|提交|yes|ok)", re.I)
@@ -59,7 +60,22 @@ def answer_instead(dispatcher: CollectingDispatcher, tracker: Tracker) -> Option
     events = ActionAnswer().answer_only(dispatcher, tracker)
     if events is None:
         return None
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    if slots.get("service_code", tracker.get_slot("service_code")) not in matter(tracker.get_slot("filing_target")):
+        slots["filing_consent"] = LEFT  # about another service: the citizen has moved on
+    return slots
+
+
+def matter(code: Optional[str]) -> set:
+    """The codes a question may name and still be about the filing: the service applied for, or
+    the bundle and its member services."""
+    if not code:
+        return set()
+    from knowledge import repository
+
+    with db() as session:
+        bundle = repository.get_bundle(session, code)
+        return {code, *(m.service.code for m in bundle.members)} if bundle is not None else {code}
 
 
 def reset_form() -> List[Dict[str, Any]]:
@@ -234,7 +250,7 @@ class ValidateFilingForm(FormValidationAction):
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: DomainDict) -> List[Text]:
-        if tracker.get_slot("filing_consent") == "no":
+        if tracker.get_slot("filing_consent") in ("no", LEFT):
             return []  # nothing more to ask: action_submit_filing says it is cancelled
         return domain_slots
 
@@ -246,7 +262,7 @@ class ValidateFilingForm(FormValidationAction):
             answered = answer_instead(dispatcher, tracker)
             if answered is None:
                 dispatcher.utter_message(text="请回复“同意”或“不同意”。")
-            return {**(answered or {}), "filing_consent": None}
+            return {"filing_consent": None, **(answered or {})}
         return {"filing_consent": answer}
 
     @checked
@@ -331,6 +347,11 @@ class ActionSubmitFiling(Action):
         done = reset_form() + [SlotSet("filing_target", None), SlotSet("filing_target_name", None)]
         if tracker.get_slot("filing_consent") == "no":
             dispatcher.utter_message(text="好的，已取消申请，您的信息没有被记录。如需了解办理要求，可以继续问我。",
+                                     json_message={"type": "filing_cancelled"})
+            return done
+        if tracker.get_slot("filing_consent") == LEFT:
+            name = tracker.get_slot("filing_target_name") or "该事项"
+            dispatcher.utter_message(text=f"已退出【{name}】的申请，您填写的信息没有被保存。如需继续办理，请说“我要办{name}”。",
                                      json_message={"type": "filing_cancelled"})
             return done
         if tracker.get_slot("filing_confirmed") != "yes":

@@ -139,21 +139,26 @@ def test_a_question_in_the_middle_is_answered_and_the_form_goes_on(live_stack):
     # At the consent step: the question is about the service applied for, then consent is asked again.
     during = say("要多久")
     assert [aspect for _, aspect in service_answers(during)] == ["time_limit"]
-    assert "居住证" in service_answers(during)[0][0]
+    applied = service_answers(during)[0][0]
+    assert "居住证" in applied
     assert custom_types(during)[-1] == "consent" and "请回复" not in texts(during)
     # Not a question: the hint, nothing answered.
     hint = say("嗯嗯嗯")
     assert "请回复" in texts(hint) and not service_answers(hint)
     assert "身份证" in texts(say("同意"))
     # At the ID number step: a question is answered, then the ID number is asked for again.
-    during = say("护照要带什么材料")
-    assert service_answers(during) == [("普通护照签发", "materials")]
+    during = say("在哪里办")
+    assert service_answers(during) == [(applied, "location")]
     assert "18位" in texts(during) and "您输入的是" not in texts(during)
     # A wrong number is still a wrong number, not a question.
     wrong = say("12345")
     assert "18位" in texts(wrong) and not service_answers(wrong)
     assert "手机" in texts(say(ID_NUMBER))
-    assert "已取消" in texts(say("不办了"))
+    # A question about another service: answered, and the application ends, keeping nothing.
+    moved_on = say("护照要带什么材料")
+    assert service_answers(moved_on) == [("普通护照签发", "materials")]
+    assert custom_types(moved_on)[-1] == "filing_cancelled" and f"已退出【{applied}】" in texts(moved_on)
+    assert service_answers(say("要多久")) == [("普通护照签发", "time_limit")]  # no form any more
 
 
 def test_complaint_becomes_a_work_order(live_stack):
