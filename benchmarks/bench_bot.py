@@ -5,7 +5,8 @@ Side by side in one run, through the REST channel:
 - a bare bot: the same pipeline and NLU data with fixed responses and no actions (the ceiling).
 For each, after every question of the pool has been asked once (steady state): turn latency
 p50/p95 and throughput with 1, 10 and 50 concurrent conversations (each sends its next turn as
-soon as it has the answer: the worst case), both bots in turn at each level (bare, full, full,
+soon as it has the answer: the worst case; at least 10 conversations per level, one after another
+at level 1), both bots in turn at each level (bare, full, full,
 bare: the machine's speed drifts), p50/p95 of 10 conversations at
 a citizen's pace (arriving within 3 s, then 1-3 s between turns), and latency of turns 1-5 against turns 46-50 of one long
 conversation (the same five questions over and over). Also: training time of the
@@ -160,19 +161,28 @@ async def converse(client: httpx.AsyncClient, url: str, sender: str, turns: List
             await asyncio.sleep(pauses.uniform(*PAUSE_SECONDS))
 
 
+# Each load level runs at least this many conversations (one at a time fewer than this run one
+# after another), so that every level measures the same questions and enough turns to be steady.
+MIN_CONVERSATIONS = 10
+
+
 async def run_load(url: str, concurrency: int, turns_each: int, pool: List[str], tag: str,
                    paced: bool = False) -> Tuple[List[float], float]:
-    """Every turn's latency (ms) and the seconds the run took."""
+    """Every turn's latency (ms) and the seconds the run took: max(concurrency, MIN_CONVERSATIONS)
+    conversations, `concurrency` of them at a time."""
     timings: List[float] = []
     limits = httpx.Limits(max_connections=concurrency + 5)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(i: int, client: httpx.AsyncClient) -> None:
+        turns = [pool[(i * 7 + k) % len(pool)] for k in range(turns_each)]
+        pauses = random.Random(i) if paced else None
+        async with gate:
+            await converse(client, url, f"bench-{tag}-{concurrency}-{i}-{time.time_ns()}", turns, timings, pauses)
+
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
-        jobs = []
-        for i in range(concurrency):
-            turns = [pool[(i * 7 + k) % len(pool)] for k in range(turns_each)]
-            pauses = random.Random(i) if paced else None
-            jobs.append(converse(client, url, f"bench-{tag}-{concurrency}-{i}-{time.time_ns()}", turns, timings, pauses))
         started = time.perf_counter()
-        await asyncio.gather(*jobs)
+        await asyncio.gather(*(one(i, client) for i in range(max(concurrency, MIN_CONVERSATIONS))))
         elapsed = time.perf_counter() - started
     return timings, elapsed
 
