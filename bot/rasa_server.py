@@ -25,6 +25,9 @@ py-spy; docs/conversation.md, "Speed"):
   the fix joins two COO matrices directly (the same matrix, dtypes and entry order).
 
 All are behaviour-preserving and applied only to the pinned Rasa version they were written for.
+One more changes what the action server is sent, for this product's actions: each call carried
+the whole tracker, bot messages' attachments and every message's parse data included, as ASCII
+JSON; it now leaves out what none of the actions reads (`slim_action_call`) and sends UTF-8.
 
 It also guards privacy for every channel: each incoming message's ID numbers are sealed before
 Rasa sees them (connectors/privacy.py), and log records are masked (filings/identity.py).
