@@ -9,12 +9,30 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import changes, channel, db, entities, log, search, state, user_text
-from actions.filing import CHOOSING
+from actions.common import CHOOSING, changes, channel, db, entities, log, search, state, user_text
 from analytics.log import log_answer, log_unanswered
 from dialogue.turn import Decision, decide
 from knowledge import repository
 from knowledge.answers import ASPECT_LABELS, Answer, render_bundle, render_service
+
+
+QUESTIONS = ("ask_aspect", "ask_service")
+
+
+def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[Dict[Text, Any]]:
+    """A question asked where a form wanted an answer (多久到账 at the filing's consent step,
+    护照怎么办 when a case number is asked for): answered as action_answer would when it names one
+    service and aspect, and the slots that answer sets returned; None, and nothing said, when the
+    message is no question or would take a choice or names no service."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    if intent not in QUESTIONS:
+        return None
+    text = user_text(tracker)
+    decision = decide(text, intent, entities(tracker), state(tracker), search())
+    if decision.kind != "answer":
+        return None
+    events = ActionAnswer()._answer(dispatcher, tracker, decision, text)
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
 @lru_cache(maxsize=4096)
@@ -90,16 +108,6 @@ class ActionAnswer(Action):
             buttons.append({"title": "转人工", "payload": "/human_handoff"})
         dispatcher.utter_message(text=message, buttons=buttons, json_message={"type": "fallback"})
         return [SlotSet("fallback_count", failures), SlotSet("options", decision.suggestions)]
-
-    def answer_only(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[Dict[Text, Any]]]:
-        """The events of a definite answer to the latest message, uttered; None, and nothing said,
-        when it would take a choice or names no service (a form asking its own question uses this)."""
-        text = user_text(tracker)
-        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
-        decision = decide(text, intent, entities(tracker), state(tracker), search())
-        if decision.kind != "answer":
-            return None
-        return self._answer(dispatcher, tracker, decision, text)
 
     def _answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, decision: Decision, text: str):
         found = rendered(search().engine.revision, decision.service_kind, decision.code, decision.aspect)

@@ -15,6 +15,8 @@ from knowledge.search import SearchService, default_service
 
 log = logging.getLogger("onewindow.actions")
 
+CHOOSING = "?choose"  # filing_target while the citizen picks among options of an application
+
 TRANSCRIPT_LIMIT = 200
 
 

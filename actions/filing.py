@@ -19,7 +19,8 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import channel, db, entities, log, search, state, user_text
+from actions.answer import answer_question
+from actions.common import CHOOSING, channel, db, entities, log, search, state, user_text
 from connectors.privacy import opened_id_numbers, without_sealed_ids
 from dialogue.turn import decide
 from filings.errors import FilingError
@@ -28,7 +29,6 @@ from filings.identity import id_number_problem, mask_id_number, mask_mobile, mas
 FORM_SLOTS = ("filing_consent", "applicant_id", "applicant_phone", "applicant_name", "applicant_address", "filing_confirmed")
 FROM_PROFILE = "profile"  # slot value: taken from the details on file
 LEFT = "left"  # filing_consent: a question about another service ended the application
-CHOOSING = "?choose"  # filing_target while the citizen picks among options
 
 _YES = re.compile(r"(同意|确认|确定|可以|好的?|是的?|没问题|对|提交|yes|ok)", re.I)
 _NO = re.compile(r"(不同意|不确认|不要|不用|不提交|不了|不行|否|取消|算了|no\b)", re.I)
@@ -45,22 +45,12 @@ def yes_or_no(text: str) -> Optional[str]:
     return None
 
 
-QUESTIONS = ("ask_aspect", "ask_service")
-
-
 def answer_instead(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[Dict[str, Any]]:
-    """A question asked where the form wanted an answer (多久到账 at the consent step): answered as
-    action_answer would when it names one service and aspect, given as slot values; None when it
-    is no question or has no single answer. The form then asks its own question again."""
-    intent = (tracker.latest_message.get("intent") or {}).get("name")
-    if intent not in QUESTIONS:
+    """A question in place of the step's answer, answered (actions.answer.answer_question); about
+    another service than the one applied for, it also ends the application. None: no question."""
+    slots = answer_question(dispatcher, tracker)
+    if slots is None:
         return None
-    from actions.answer import ActionAnswer  # actions.answer imports this module
-
-    events = ActionAnswer().answer_only(dispatcher, tracker)
-    if events is None:
-        return None
-    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
     if slots.get("service_code", tracker.get_slot("service_code")) not in matter(tracker.get_slot("filing_target")):
         slots["filing_consent"] = LEFT  # about another service: the citizen has moved on
     return slots

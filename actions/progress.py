@@ -14,9 +14,11 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.answer import answer_question
 from actions.common import channel, db, user_text
 from connectors.privacy import without_sealed_ids
 
+MOVED_ON = "moved-on"  # tracking_number: a question about a service ended the lookup
 _NUMBER = re.compile(r"(LGB|LGW|LG)\s*-?\s*(\d{8})\s*-\s*(\d{4,6})", re.I)
 _LAST4 = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 
@@ -96,16 +98,32 @@ class ActionStartTracking(Action):
         return [*_reset(), SlotSet("tracking_number", number), FollowupAction("tracking_form")]
 
 
+def moved_on(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[Dict[Text, Any]]:
+    """A question about a service where a number was asked for (护照怎么办): answered, and the
+    lookup ends. None when the message is no such question."""
+    answered = answer_question(dispatcher, tracker)
+    return None if answered is None else {**answered, "tracking_number": MOVED_ON, "tracking_phone4": None}
+
+
 class ValidateTrackingForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_tracking_form"
 
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: DomainDict) -> List[Text]:
+        if tracker.get_slot("tracking_number") == MOVED_ON:
+            return []  # nothing more to ask; action_submit_tracking only clears up
+        return domain_slots
+
     def validate_tracking_number(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                  domain: DomainDict) -> Dict[Text, Any]:
-        if value is None:  # cleared when the form starts
-            return {"tracking_number": None}
+        if value is None or value == MOVED_ON:  # cleared when the form starts; a question ended it
+            return {"tracking_number": value}
         number = case_number_in(str(value))
         if number is None:
+            left = moved_on(dispatcher, tracker)
+            if left is not None:
+                return left
             dispatcher.utter_message(text="没有识别到办件编号，编号形如 LG20261126-000123 或 LGB20261126-0007。")
             return {"tracking_number": None}
         slots = {"tracking_number": number}
@@ -120,6 +138,9 @@ class ValidateTrackingForm(FormValidationAction):
             return {"tracking_phone4": None}
         last4 = last4_in(str(value))
         if last4 is None:
+            left = None if re.search(r"\d", str(value)) else moved_on(dispatcher, tracker)
+            if left is not None:
+                return left
             dispatcher.utter_message(text="请输入4位数字，即申请时所留手机号码的后四位。")
             return {"tracking_phone4": None}
         return {"tracking_phone4": last4}
@@ -131,6 +152,6 @@ class ActionSubmitTracking(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         number, last4 = tracker.get_slot("tracking_number"), tracker.get_slot("tracking_phone4")
-        if number and last4:
+        if number and number != MOVED_ON and last4:
             answer_progress(dispatcher, number, last4)
         return _reset()

@@ -167,3 +167,15 @@ def test_complaint_becomes_a_work_order(live_stack):
     assert "具体" in asked
     filed = texts(live_stack.rest(me, "龙岗区社保窗口工作人员上周三态度很差，还让我跑了三趟"))
     assert "LGW" in filed and "已转交" in filed
+
+
+def test_a_question_while_a_case_number_is_asked_for_ends_the_lookup(live_stack):
+    me = f"tracker-{uuid.uuid4().hex[:8]}"
+    say = lambda text: live_stack.rest(me, text)  # noqa: E731
+    assert "编号" in texts(say("查进度"))
+    wrong = say("不知道")  # no number and no question: asked again
+    assert "没有识别到办件编号" in texts(wrong) and not service_answers(wrong)
+    moved_on = say("护照怎么办")
+    assert service_answers(moved_on) == [("普通护照签发", "overview")]
+    assert "编号" not in texts(moved_on)
+    assert service_answers(say("要多久")) == [("普通护照签发", "time_limit")]  # the lookup is over
