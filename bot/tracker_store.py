@@ -44,18 +44,11 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
-from sqlalchemy import event as sa_event
 from sqlalchemy.orm import sessionmaker
-from sqlalchemy.pool import QueuePool
+
+from database.engine import sqlite_engine
 
 log = logging.getLogger(__name__)
-
-
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
 
 
 DEFAULT_WINDOW = 5
@@ -151,16 +144,14 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         self._stamp_query = sa.text(
             f"SELECT count(id), max(id) FROM {self.SQLEvent.__tablename__} WHERE sender_id = :sender_id")
         if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
-            # Rasa's engine opens a new SQLite connection for every query session (SQLAlchemy
-            # 1.4's default for files): keep them in a pool instead, as SQLAlchemy 2.0 does.
-            # And Rasa leaves SQLite in rollback-journal mode with synchronous=FULL: two fsyncs per
-            # turn, inside the event loop, stalling every conversation. WAL with synchronous=NORMAL
-            # commits without fsync (a power cut may lose the last turns, never corrupt the file).
-            url = self.engine.url
+            # Rasa's engine opens a new SQLite connection for every query session and leaves
+            # SQLite in rollback-journal mode with synchronous=FULL: two fsyncs per turn, inside the
+            # event loop, stalling every conversation. The product's SQLite engine pools its
+            # connections and commits without fsync in WAL mode (a power cut may lose the last
+            # turns, never corrupt the file).
+            url = str(self.engine.url)
             self.engine.dispose()
-            self.engine = sa.create_engine(url, poolclass=QueuePool,
-                                           connect_args={"check_same_thread": False, "timeout": 30})
-            sa_event.listen(self.engine, "connect", _sqlite_pragmas)
+            self.engine = sqlite_engine(url)
             self.sessionmaker = sessionmaker(bind=self.engine)
 
     # -- loading -------------------------------------------------------------------------------

@@ -42,18 +42,21 @@ def get_engine(url: str | None = None) -> Engine:
 
 @lru_cache(maxsize=8)
 def _engine_for(url: str) -> Engine:
-    kwargs: dict = {"future": True}
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            # SQLAlchemy 1.4 opens a new SQLite connection (and runs the pragmas) for every
-            # session; keep them, as SQLAlchemy 2.0 does for files.
-            kwargs["poolclass"] = QueuePool
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-    engine = create_engine(url, **kwargs)
-    if url.startswith("sqlite"):
-        event.listen(engine, "connect", _sqlite_pragmas)
+        return sqlite_engine(url, future=True)
+    return create_engine(url, future=True)
+
+
+def sqlite_engine(url: str, **kwargs) -> Engine:
+    """A SQLite engine as every database of the product uses it (the tracker store's too): usable
+    from any thread, WAL with synchronous=NORMAL, and for a file its connections kept in a pool
+    (SQLAlchemy 1.4 opens a new one, and runs the pragmas, for every session; 2.0 pools them)."""
+    path = url.split("///", 1)[-1]
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["poolclass"] = QueuePool
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+    event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
 

@@ -32,17 +32,20 @@ def _turn(tracker: DialogueStateTracker, n: int) -> None:
     tracker.update(ActionExecuted("action_listen"))
 
 
-def _conversation(store: WindowedSQLTrackerStore, turns: int) -> DialogueStateTracker:
+def _opened(store: WindowedSQLTrackerStore) -> None:
+    """A conversation's session start, stored."""
     tracker = DialogueStateTracker("citizen-1", DOMAIN.slots)
-    tracker.update(ActionExecuted("action_session_start"))
-    tracker.update(SessionStarted())
-    tracker.update(ActionExecuted("action_listen"))
+    for event in (ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")):
+        tracker.update(event)
     asyncio.run(store.save(tracker))
+
+
+def _conversation(store: WindowedSQLTrackerStore, turns: int) -> None:
+    _opened(store)
     for n in range(1, turns + 1):
         tracker = asyncio.run(store.retrieve("citizen-1"))
         _turn(tracker, n)
         asyncio.run(store.save(tracker))
-    return tracker
 
 
 def test_short_conversation_is_loaded_whole(tmp_path):
@@ -101,10 +104,7 @@ def test_a_form_longer_than_the_window_stays_active(tmp_path):
     from rasa.shared.core.events import ActiveLoop
 
     store = _store(tmp_path, window=2)
-    tracker = DialogueStateTracker("citizen-1", DOMAIN.slots)
-    for event in (ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")):
-        tracker.update(event)
-    asyncio.run(store.save(tracker))
+    _opened(store)
     for n in range(1, 8):
         tracker = asyncio.run(store.retrieve("citizen-1"))
         tracker.update(UserUttered(f"回答{n}", {"name": "inform", "confidence": 1.0}))
@@ -167,10 +167,7 @@ def test_kept_windows_match_the_database_and_the_full_history(tmp_path, seed):
 
     rng = random.Random(seed)
     store = _store(tmp_path, window=3)
-    tracker = DialogueStateTracker("citizen-1", DOMAIN.slots)
-    for event in (ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")):
-        tracker.update(event)
-    asyncio.run(store.save(tracker))
+    _opened(store)
     for n in range(1, 40):
         tracker = asyncio.run(store.retrieve("citizen-1"))
         _random_turn(tracker, rng, n)
