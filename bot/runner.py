@@ -75,7 +75,7 @@ class Component:
 def components(settings: Settings, model_path: str) -> List[Component]:
     py = sys.executable
     return [
-        Component("action server", [py, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.actions_port)]),
+        Component("action server", [py, "-m", "bot.action_server", "--actions", "actions", "--port", str(settings.actions_port)]),
         Component(
             "rasa server",
             [
