@@ -23,6 +23,12 @@ py-spy; docs/conversation.md, "Speed"):
   after a rejected action, whose probability the ensemble zeroes);
 - every message's sparse features (four featurizers) are joined with scipy's generic `bmat`;
   the fix joins two COO matrices directly (the same matrix, dtypes and entry order);
+- every action prediction has the rule and memoization policies each replay the conversation's
+  history into dialogue states (`generate_all_prior_trackers`: a tracker copy, every slot copied,
+  every event applied again), five times a turn over the same events; the fix replays it once per
+  tracker history and derives each call's states from those steps (fresh dicts for every caller);
+- every tracker copies each slot of the domain with `copy.copy`, which goes through
+  `__reduce_ex__`; the fix gives slots a `__copy__` that does the same shallow copy directly;
 - once the model is loaded, the garbage collector's oldest-generation collections walk all of it
   (about 730,000 objects; 200-650 ms each, every few hundred turns, stalling every conversation);
   the fix settles the heap after loading (bot/heap.py: collect once, then `gc.freeze()`).
@@ -367,6 +373,88 @@ def _patch_sparse_feature_combination() -> None:
     Features._combine_sparse_features = _combine_sparse_features
 
 
+_PRIOR = "_onewindow_prior_steps"  # a tracker's replayed history: (fingerprint, steps)
+
+
+def _prior_steps(domain: Any, tracker: Any, omit_unset_slots: bool) -> List[Tuple[Any, ...]]:
+    """What Domain.states_for_tracker_history reads of each tracker `generate_all_prior_trackers`
+    yields (its active state, whether the action hides a rule turn, the followup action, whether
+    the latest action is the active loop, the latest action), computed once per tracker history
+    and slot setting. The tracker keeps them while its events are the same: the same count and
+    the same first and last event objects (events are only ever appended)."""
+    events = tracker.events
+    first, last = (events[0], events[-1]) if events else (None, None)
+    kept = tracker.__dict__.get(_PRIOR)
+    if kept is not None:
+        (kept_domain, kept_omit, kept_count, kept_first, kept_last), steps = kept
+        if (kept_domain is domain and kept_omit == omit_unset_slots and kept_count == len(events)
+                and kept_first is first and kept_last is last):
+            return steps
+    steps = []
+    for tr, hide_rule_turn in tracker.generate_all_prior_trackers():
+        steps.append((domain.get_active_state(tr, omit_unset_slots=omit_unset_slots), hide_rule_turn,
+                      bool(tr.followup_action), tr.latest_action_name == tr.active_loop_name,
+                      domain._get_prev_action_sub_state(tr)))
+    tracker.__dict__[_PRIOR] = ((domain, omit_unset_slots, len(events), first, last), steps)
+    return steps
+
+
+def _fresh(value: Any) -> Any:
+    return dict(value) if isinstance(value, dict) else value
+
+
+def _patch_state_history() -> None:
+    import rasa.shared.core.constants as core_constants
+    from rasa.shared.core.domain import Domain
+
+    previous_action = core_constants.PREVIOUS_ACTION
+
+    def states_for_tracker_history(self: Domain, tracker: Any, omit_unset_slots: bool = False,
+                                   ignore_rule_only_turns: bool = False,
+                                   rule_only_data: Optional[Dict[Text, Any]] = None) -> List[Dict[Text, Any]]:
+        # Rasa 3.6.21's, over the steps replayed once per tracker history (_prior_steps) instead of
+        # replaying the history on each of the five calls a turn makes (rule and memoization
+        # policies, two predictions). Every call gets states of its own (dicts copied two levels
+        # deep, as Rasa builds them anew), which callers may change.
+        states: List[Dict[Text, Any]] = []
+        last_ml_action_sub_state = None
+        turn_was_hidden = False
+        for active, hide_rule_turn, followup, latest_is_loop, prev_action in _prior_steps(self, tracker, omit_unset_slots):
+            if ignore_rule_only_turns:
+                if not turn_was_hidden:
+                    last_ml_action_sub_state = _fresh(prev_action)
+                if not followup and not latest_is_loop:
+                    turn_was_hidden = hide_rule_turn
+                if turn_was_hidden:
+                    continue
+            state = {kind: _fresh(sub_state) for kind, sub_state in active.items()}
+            if ignore_rule_only_turns:
+                self._remove_rule_only_features(state, rule_only_data)
+                if states:
+                    self._substitute_rule_only_user_input(state, states[-1])
+                if last_ml_action_sub_state:
+                    state[previous_action] = last_ml_action_sub_state
+            states.append(self._clean_state(state))
+        return states
+
+    states_for_tracker_history.__wrapped__ = Domain.states_for_tracker_history  # type: ignore[attr-defined]
+    Domain.states_for_tracker_history = states_for_tracker_history
+
+
+def _patch_slot_copy() -> None:
+    from rasa.shared.core.slots import Slot
+
+    def __copy__(self: Slot) -> Slot:
+        # What copy.copy does for a plain object (a new instance with the same attribute dict),
+        # without the __reduce_ex__ round trip: each tracker copies every slot of the domain, and
+        # the policies replay each turn's history several times.
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
+
+    Slot.__copy__ = __copy__
+
+
 def _seal_incoming_id_numbers() -> None:
     from rasa.core.channels.channel import UserMessage
 
@@ -417,6 +505,8 @@ def apply_patches() -> bool:
     _patch_action_call()
     _patch_graph_runner()
     _patch_sparse_feature_combination()
+    _patch_state_history()
+    _patch_slot_copy()
     _settle_heap_after_model_load()
     return True
 

@@ -296,3 +296,86 @@ def test_the_action_server_gets_a_slim_tracker_that_reads_the_same():
     assert after.events[-2]["parse_data"] == before.events[-2]["parse_data"]  # the latest message keeps it
     assert all(e["data"] == {} for e in after.events if e["event"] == "bot")
     assert all(e["data"] for e in before.events if e["event"] == "bot")
+
+
+# -- the policies' state history: replayed once per tracker history -----------------------------
+
+def _rule_only_data(runner):
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    rule = next(node._component for node in runner._instantiated_nodes.values()
+                if isinstance(getattr(node, "_component", None), RulePolicy))
+    return rule._get_rule_only_data()
+
+
+def test_the_state_history_is_rasas_for_every_tracker_and_setting(predict_graph):
+    import copy
+
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+
+    metadata, runner = predict_graph
+    domain = metadata.domain
+    rasas = Domain.states_for_tracker_history.__wrapped__
+    assert rasas is not Domain.states_for_tracker_history
+    rule_only = _rule_only_data(runner)
+    assert rule_only and (rule_only.get("rule_only_slots") or rule_only.get("rule_only_loops"))
+    settings = [dict(omit_unset_slots=o, ignore_rule_only_turns=i, rule_only_data=r)
+                for o in (False, True) for i in (False, True) for r in (None, rule_only)]
+    def with_hidden_turns(trackers):
+        """Each tracker, then the same with the rule policy's mark on every other action: a turn
+        only rules know of, hidden from the ML policies (predicted conversations carry it)."""
+        from rasa.shared.core.trackers import DialogueStateTracker
+
+        for tracker in trackers:
+            yield tracker
+            actions = 0
+            events = []
+            for event in tracker.events:
+                if isinstance(event, ActionExecuted) and event.action_name != "action_listen":
+                    actions += 1
+                    if actions % 2:
+                        event = ActionExecuted(event.action_name, event.policy, event.confidence,
+                                               timestamp=event.timestamp, hide_rule_turn=True)
+                events.append(event)
+            if actions:
+                yield DialogueStateTracker.from_events(tracker.sender_id, events, domain.slots)
+
+    compared, hidden = 0, 0
+    for tracker in with_hidden_turns(_story_trackers(domain)):
+        for setting in settings:
+            expected = rasas(domain, tracker, **setting)
+            for _ in range(2):  # the second from the kept steps
+                ours = domain.states_for_tracker_history(tracker, **setting)
+                assert ours == expected, (setting, tracker.events)
+                ours[-1].clear()  # a caller changing what it got changes nothing kept
+                if len(ours) > 1:
+                    ours[0].get("slots", {}).clear()
+                    ours[0].get("prev_action", {}).clear()
+            compared += 1
+            hidden += setting["ignore_rule_only_turns"] and len(expected) < len(rasas(domain, tracker))
+        # Events appended to the same tracker: replayed again, not the kept steps.
+        tracker.update(ActionExecuted("action_listen"))
+        tracker.update(UserUttered("谢谢", {"name": "thank", "confidence": 1.0}))
+        tracker.update(SlotSet("aspect", "fee"))
+        for setting in settings[:4]:
+            assert domain.states_for_tracker_history(tracker, **setting) == rasas(domain, tracker, **setting)
+        clone = copy.deepcopy(tracker)
+        assert domain.states_for_tracker_history(clone) == rasas(domain, tracker)
+    assert compared > 800 and hidden > 0, (compared, hidden)
+
+
+def test_a_copied_slot_is_copy_copys():
+    import copy
+
+    from rasa.shared.core.slots import AnySlot, BooleanSlot, CategoricalSlot, FloatSlot, ListSlot, TextSlot
+
+    slots = [TextSlot("a", [], initial_value="x"), ListSlot("b", [], initial_value=[1]), BooleanSlot("c", []),
+             FloatSlot("d", [], min_value=1, max_value=5), CategoricalSlot("e", [], values=["p", "q"]), AnySlot("f", [])]
+    for slot in slots:
+        slot.value = slot.initial_value
+        copied = copy.copy(slot)
+        assert type(copied) is type(slot) and copied is not slot and copied.__dict__ == slot.__dict__
+        copied.value = "changed"
+        assert slot.value != "changed"
+    assert copy.copy(slots[1]).initial_value is slots[1].initial_value  # shallow, as copy.copy is
