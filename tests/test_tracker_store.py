@@ -240,3 +240,23 @@ def test_the_kept_windows_are_bounded(tmp_path):
     assert list(store._windows) == ["b", "c"]
     with pytest.raises(ValueError):
         WindowedSQLTrackerStore(DOMAIN, cache_size=-1, dialect="sqlite", db=str(tmp_path / "t.db"))
+
+
+def test_events_are_parsed_to_what_json_gives(monkeypatch):
+    import json
+
+    import bot.tracker_store
+    from bot.tracker_store import _loads
+
+    texts = ['{"event": "user", "text": "护照怎么办\\u3002", "parse_data": {"intent": {"confidence": 0.1234567890123}}}',
+             '{"event": "slot", "name": "options", "value": [{"code": "P1"}], "timestamp": 1733280000.123456}',
+             '{"event": "bot", "data": {"n": 12345678901234567890, "x": 1e-7, "nan": NaN}}',
+             '"\\ud83d\\ude00"', "[" * 900 + "]" * 900]
+    for text in texts:
+        assert repr(_loads(text)) == repr(json.loads(text))
+
+    def refuse(text):
+        raise ValueError("refused")
+
+    monkeypatch.setattr(bot.tracker_store.ujson, "loads", refuse)  # what ujson refuses, json decides
+    assert _loads(texts[1]) == json.loads(texts[1])
