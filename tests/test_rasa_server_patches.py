@@ -379,3 +379,45 @@ def test_a_copied_slot_is_copy_copys():
         copied.value = "changed"
         assert slot.value != "changed"
     assert copy.copy(slots[1]).initial_value is slots[1].initial_value  # shallow, as copy.copy is
+
+
+# -- DIET and TED: the graph called directly ------------------------------------------------------
+
+def test_models_predict_what_their_tf_function_predicts(predict_graph):
+    import numpy as np
+    from rasa.core.channels.channel import UserMessage
+    from rasa.utils.tensorflow.models import RasaModel
+
+    metadata, runner = predict_graph
+    rasas = RasaModel._rasa_predict.__wrapped__
+    assert rasas is not RasaModel._rasa_predict
+    batches = []
+
+    def spy(self, batch_in):
+        batches.append((self, batch_in))
+        return rasas(self, batch_in)
+
+    patched = RasaModel._rasa_predict
+    RasaModel._rasa_predict = spy
+    try:
+        for text in ["办护照要带什么", "要多久", "那港澳通行证呢？", "我要办居住证", "谢谢", "zzz", "第二个", "转人工"]:
+            runner.run(inputs={"__message__": [UserMessage(text)]}, targets=[metadata.nlu_target])
+        ted = next(n for n in metadata.predict_schema.nodes if "TEDPolicy" in n)
+        policy = runner._instantiated_nodes[ted]._component
+        for tracker in list(_story_trackers(metadata.domain))[::10]:
+            policy.predict_action_probabilities(tracker, metadata.domain)
+    finally:
+        RasaModel._rasa_predict = patched
+    kinds = {type(model).__name__ for model, _ in batches}
+    assert {"DIET", "TED"} <= kinds, kinds
+
+    def same(a, b):
+        if isinstance(a, dict):
+            return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+        if a is None or b is None:
+            return a is b
+        return np.array_equal(np.asarray(a), np.asarray(b)) and np.asarray(a).dtype == np.asarray(b).dtype
+
+    for model, batch in batches:
+        assert same(RasaModel._rasa_predict(model, batch), rasas(model, batch)), type(model).__name__
+        assert model.__dict__.get("_onewindow_graph") is not None  # the direct path was taken
