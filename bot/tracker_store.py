@@ -37,7 +37,6 @@ from collections import OrderedDict
 from typing import Any, Dict, Iterator, List, Optional, Text, Tuple
 
 import sqlalchemy as sa
-import ujson
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import (
     ActiveLoop, AllSlotsReset, ConversationPaused, ConversationResumed, Event, Restarted, SessionStarted, SlotSet,
@@ -47,6 +46,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.orm import sessionmaker
 
+from bot.fastjson import loads
 from database.engine import sqlite_engine
 
 log = logging.getLogger(__name__)
@@ -127,16 +127,7 @@ class Window:
     def events(self) -> List[Dict[Text, Any]]:
         texts = itertools.chain(self.opening, (r[2] for r in self.resets), self.slots.values(), self.loop,
                                 self.pause, (r[2] for r in self.turns))
-        return [_loads(text) for text in texts]
-
-
-def _loads(text: Text) -> Any:
-    """json.loads, through ujson (Sanic's, installed with Rasa) when it can: a window's events
-    are parsed on every turn, and ujson gives the same values about a quarter faster."""
-    try:
-        return ujson.loads(text)
-    except ValueError:  # anything ujson refuses is json's to judge
-        return json.loads(text)
+        return [loads(text) for text in texts]
 
 
 def _row(kind: Text, data: Text) -> Row:

@@ -245,8 +245,8 @@ def test_the_kept_windows_are_bounded(tmp_path):
 def test_events_are_parsed_to_what_json_gives(monkeypatch):
     import json
 
-    import bot.tracker_store
-    from bot.tracker_store import _loads
+    import bot.fastjson
+    from bot.fastjson import dumps, loads as _loads
 
     texts = ['{"event": "user", "text": "护照怎么办\\u3002", "parse_data": {"intent": {"confidence": 0.1234567890123}}}',
              '{"event": "slot", "name": "options", "value": [{"code": "P1"}], "timestamp": 1733280000.123456}',
@@ -258,5 +258,9 @@ def test_events_are_parsed_to_what_json_gives(monkeypatch):
     def refuse(text):
         raise ValueError("refused")
 
-    monkeypatch.setattr(bot.tracker_store.ujson, "loads", refuse)  # what ujson refuses, json decides
+    for text in texts[:4]:
+        value = json.loads(text)
+        assert repr(json.loads(dumps(value))) == repr(value)
+    assert dumps({"a": "护照/港澳"}) == '{"a":"护照/港澳"}'
+    monkeypatch.setattr(bot.fastjson.ujson, "loads", refuse)  # what ujson refuses, json decides
     assert _loads(texts[1]) == json.loads(texts[1])
