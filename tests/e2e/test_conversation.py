@@ -117,6 +117,21 @@ def test_asking_for_a_person_in_the_middle_of_a_form_reaches_staff(live_stack, s
         assert request.status == "waiting"
 
 
+@pytest.mark.parametrize("start, ended", [("帮我查一下进度", "已退出进度查询"), ("我要申请居住证", "已取消申请"),
+                                           ("我要投诉", "已取消")])
+def test_saying_goodbye_in_the_middle_of_a_form_ends_it(live_stack, start, ended):
+    """再见 while the bot is asking for a tracking number, filing details or a complaint's details
+    ends the form with a goodbye, keeping nothing, instead of asking again; the next question is
+    answered as usual."""
+    me = sender()
+    asked = live_stack.rest(me, start)
+    assert asked and not any(c.get("type") == "stopped" for c in customs(asked))
+    reply = live_stack.rest(me, "再见")
+    texts = " ".join(m.get("text", "") for m in reply)
+    assert any(c.get("type") == "stopped" for c in customs(reply)) and ended in texts and "再见" in texts, reply
+    assert answer_of(live_stack.rest(me, "护照要带什么"))["aspect"] == "materials"
+
+
 def test_rating_is_recorded(live_stack):
     from analytics.models import AnsweredQuestion
 
