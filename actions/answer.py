@@ -10,7 +10,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import CHOOSING, changes, channel, db, entities, log, search, state, user_text
-from analytics.log import log_answer, log_unanswered
+from analytics.journal import journal
 from dialogue.turn import Decision, decide
 from knowledge import repository
 from knowledge.answers import ASPECT_LABELS, Answer, render_bundle, render_service
@@ -90,8 +90,7 @@ class ActionAnswer(Action):
             )
             return []
         failures = (tracker.get_slot("fallback_count") or 0) + 1
-        with db() as session:
-            log_unanswered(session, tracker.sender_id, channel(tracker), text, "no_service")
+        journal().unanswered(tracker.sender_id, channel(tracker), text, "no_service")
         if decision.kind == "need_service":
             dispatcher.utter_message(
                 text="请问您想办理什么事项？例如“办护照”“申请低保”“公积金提取”。",
@@ -114,8 +113,7 @@ class ActionAnswer(Action):
         if found is None:
             return self._missing(dispatcher, decision.code)
         answer, ref = found
-        with db() as session:
-            log_answer(session, tracker.sender_id, channel(tracker), text, ref["code"], ref["name"], decision.aspect)
+        journal().answered(tracker.sender_id, channel(tracker), text, ref["code"], ref["name"], decision.aspect)
         dispatcher.utter_message(
             text=answer.text,
             json_message={

@@ -9,9 +9,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answer import ActionAnswer, option_buttons
-from actions.common import channel, db, search, state, user_text
+from actions.common import channel, search, state, user_text
 from dialogue.options import ordinal_choice
-from analytics.log import log_unanswered
+from analytics.journal import journal
 from dialogue.turn import MIN_SCORE
 
 HANDOFF_AFTER = 2
@@ -28,8 +28,7 @@ class ActionFallback(Action):
             # "1", "第二个": a pick among the options offered, whatever NLU made of it.
             return ActionAnswer().run(dispatcher, tracker, domain)
         failures = int(tracker.get_slot("fallback_count") or 0) + 1
-        with db() as session:
-            log_unanswered(session, tracker.sender_id, channel(tracker), text, "nlu_fallback")
+        journal().unanswered(tracker.sender_id, channel(tracker), text, "nlu_fallback")
         if failures >= HANDOFF_AFTER:
             dispatcher.utter_message(
                 text="抱歉，我还是没能理解您的问题。需要为您转接人工服务吗？您也可以换个说法继续问我。",

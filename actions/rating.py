@@ -7,6 +7,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import db, entities
+from analytics.journal import journal
 from analytics.log import RATINGS, rate_last_answer
 
 
@@ -20,6 +21,7 @@ class ActionRateAnswer(Action):
         if rating not in RATINGS:
             dispatcher.utter_message(text="评价未能识别，请点击“有帮助”或“没帮助”。")
             return []
+        journal().flush()  # the answer being rated may still be on its way to the database
         with db() as session:
             entry = rate_last_answer(session, tracker.sender_id, rating, found.get("service"))
         if entry is None:

@@ -94,6 +94,14 @@ async def test_a_coordinator_teaches_the_bot_a_phrase_without_retraining(live_st
     first = live_stack.rest(f"citizen-{uuid.uuid4().hex[:8]}", QUESTION, timeout=90)
     answer = _answer(first)
     assert answer is None or answer["service"]["code"] != CAR_REGISTRATION, first
+    # The conversation log is written beside the conversation (analytics/journal.py): moments later.
+    deadline = time.monotonic() + 10
+    while True:
+        with make_session(live_stack.database_url) as session:
+            logged = session.execute(select(UnansweredQuestion).where(UnansweredQuestion.question == QUESTION)).scalars().all()
+        if logged or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     with make_session(live_stack.database_url) as session:
         logged = session.execute(select(UnansweredQuestion).where(UnansweredQuestion.question == QUESTION)).scalars().all()
         assert logged and logged[0].reason == "no_service" and logged[0].resolved_service_code is None, \
