@@ -16,9 +16,9 @@ import threading
 import time
 from collections import deque
 from datetime import datetime
-from typing import Deque, Optional, Tuple, Type
+from typing import Any, Callable, Deque, Optional, Tuple
 
-from analytics.models import AnsweredQuestion, UnansweredQuestion
+from analytics.log import log_answer, log_unanswered
 from database.engine import session_scope
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ MAX_PENDING = 100_000
 RETRY_SECONDS = (0.5, 30.0)  # first wait after a failed write, and the longest
 EXIT_FLUSH_SECONDS = 5.0
 
-Entry = Tuple[Type, dict]
+Entry = Tuple[Callable[..., Any], tuple, datetime]  # (analytics.log function, its arguments, when)
 
 
 class Journal:
@@ -41,13 +41,12 @@ class Journal:
 
     def answered(self, conversation_id: str, channel: Optional[str], question: str, service_code: str,
                  service_name: str, aspect: str) -> None:
-        self._add(AnsweredQuestion, dict(conversation_id=conversation_id, channel=channel, question=question[:2000],
-                                         service_code=service_code, service_name=service_name, aspect=aspect,
-                                         answered_at=datetime.utcnow()))
+        """analytics.log.log_answer, written moments later with the time of now."""
+        self._add(log_answer, (conversation_id, channel, question, service_code, service_name, aspect))
 
     def unanswered(self, conversation_id: str, channel: Optional[str], question: str, reason: str) -> None:
-        self._add(UnansweredQuestion, dict(conversation_id=conversation_id, channel=channel, question=question[:2000],
-                                           reason=reason, asked_at=datetime.utcnow()))
+        """analytics.log.log_unanswered, written moments later with the time of now."""
+        self._add(log_unanswered, (conversation_id, channel, question, reason))
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every entry recorded before this call is written; False on timeout."""
@@ -62,9 +61,9 @@ class Journal:
                 left = self._recorded - self._done
             log.error("conversation log: %d entries could not be written before exit", left)
 
-    def _add(self, model: Type, fields: dict) -> None:
+    def _add(self, write: Callable[..., Any], args: tuple) -> None:
         with self._cond:
-            self._pending.append((model, fields))
+            self._pending.append((write, args, datetime.utcnow()))
             self._recorded += 1
             self._bound()
             if self._thread is None or not self._thread.is_alive():
@@ -92,7 +91,8 @@ class Journal:
                 self._pending.clear()
             try:
                 with session_scope(self._url) as session:
-                    session.add_all([model(**fields) for model, fields in batch])
+                    for write, args, at in batch:
+                        write(session, *args, at=at)
             except Exception:
                 if not failing:
                     log.exception("conversation log: could not write %d entries; keeping them and retrying", len(batch))

@@ -13,7 +13,8 @@ RATINGS = ("good", "bad")
 
 
 def log_answer(session: Session, conversation_id: str, channel: Optional[str], question: str,
-               service_code: str, service_name: str, aspect: str) -> AnsweredQuestion:
+               service_code: str, service_name: str, aspect: str, at: Optional[datetime] = None) -> AnsweredQuestion:
+    """`at`: when it was answered (now if not given; analytics/journal.py writes it later)."""
     entry = AnsweredQuestion(
         conversation_id=conversation_id,
         channel=channel,
@@ -21,14 +22,16 @@ def log_answer(session: Session, conversation_id: str, channel: Optional[str], q
         service_code=service_code,
         service_name=service_name,
         aspect=aspect,
+        answered_at=at or datetime.utcnow(),
     )
     session.add(entry)
     return entry
 
 
 def log_unanswered(session: Session, conversation_id: str, channel: Optional[str], question: str,
-                   reason: str) -> UnansweredQuestion:
-    entry = UnansweredQuestion(conversation_id=conversation_id, channel=channel, question=question[:2000], reason=reason)
+                   reason: str, at: Optional[datetime] = None) -> UnansweredQuestion:
+    entry = UnansweredQuestion(conversation_id=conversation_id, channel=channel, question=question[:2000], reason=reason,
+                               asked_at=at or datetime.utcnow())
     session.add(entry)
     return entry
 

@@ -408,10 +408,8 @@ def _fresh(value: Any) -> Any:
 
 
 def _patch_state_history() -> None:
-    import rasa.shared.core.constants as core_constants
+    from rasa.shared.core.constants import PREVIOUS_ACTION
     from rasa.shared.core.domain import Domain
-
-    previous_action = core_constants.PREVIOUS_ACTION
 
     def states_for_tracker_history(self: Domain, tracker: Any, omit_unset_slots: bool = False,
                                    ignore_rule_only_turns: bool = False,
@@ -437,7 +435,7 @@ def _patch_state_history() -> None:
                 if states:
                     self._substitute_rule_only_user_input(state, states[-1])
                 if last_ml_action_sub_state:
-                    state[previous_action] = last_ml_action_sub_state
+                    state[PREVIOUS_ACTION] = last_ml_action_sub_state
             states.append(self._clean_state(state))
         return states
 

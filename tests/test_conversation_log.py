@@ -83,7 +83,7 @@ def test_the_waiting_entries_are_bounded(db_url, monkeypatch, caplog):
             log.unanswered("b1", "webchat", f"q{i}", "no_service")
         assert not log.flush(0.3)
     with log._cond:
-        assert len(log._pending) <= 10 and [f["question"] for _, f in log._pending][-1] == "q24"
+        assert len(log._pending) <= 10 and [args[2] for _, args, _ in log._pending][-1] == "q24"
     assert any("oldest dropped" in r.getMessage() for r in caplog.records)
 
 

@@ -255,12 +255,13 @@ def test_events_are_parsed_to_what_json_gives(monkeypatch):
     for text in texts:
         assert repr(_loads(text)) == repr(json.loads(text))
 
-    def refuse(text):
-        raise ValueError("refused")
-
     for text in texts[:4]:
         value = json.loads(text)
         assert repr(json.loads(dumps(value))) == repr(value)
     assert dumps({"a": "护照/港澳"}) == '{"a":"护照/港澳"}'
+
+    def refuse(text):
+        raise ValueError("refused")
+
     monkeypatch.setattr(bot.fastjson.ujson, "loads", refuse)  # what ujson refuses, json decides
     assert _loads(texts[1]) == json.loads(texts[1])
