@@ -159,6 +159,10 @@ def decide(
         named = result.hits[0].score >= FOLLOW_UP_SWITCH_SCORE
 
     if not named:
+        if state.options and intent in ("choose_option", "ask_aspect"):
+            # 在哪办 when the last question was which of the options: the answer is for one of them,
+            # not for the service talked about before; ask again which one, for that aspect.
+            return Decision("choices", options=state.options, aspect=aspect or state.aspect or DEFAULT_ASPECT)
         if state.service_code:
             return Decision(
                 "answer", code=state.service_code, service_kind=state.service_kind or "service",

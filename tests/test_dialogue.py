@@ -87,6 +87,22 @@ def test_a_new_question_while_options_are_pending_is_not_a_choice(search):
     assert other.code == "D1"
 
 
+def test_an_aspect_asked_while_options_are_pending_asks_which_one_again(search):
+    # Passports were talked about; then 港澳通行证 offered two variants; 在哪办 is about one of them.
+    options = [{"code": "H1", "name": "往来港澳通行证首次申请及签注", "kind": "service"},
+               {"code": "H2", "name": "往来港澳通行证再次签注", "kind": "service"}]
+    state = State(service_code="P1", service_kind="service", aspect="materials", options=options)
+    decision = decide("在哪办", "ask_aspect", [aspect("location", 0, 3)], state, search)
+    assert (decision.kind, decision.aspect) == ("choices", "location")
+    assert [o["code"] for o in decision.options] == ["H1", "H2"]
+    # A follow-up that clearly names a service still switches to it.
+    named = decide("结婚登记在哪办", "ask_aspect", [aspect("location", 4, 7)], state, search)
+    assert (named.kind, named.code, named.aspect) == ("answer", "M1", "location")
+    # With the options answered (none pending), 在哪办 is about the current service.
+    state.options = []
+    assert decide("在哪办", "ask_aspect", [aspect("location", 0, 3)], state, search).code == "P1"
+
+
 def test_follow_up_without_a_service_asks_for_one(search):
     decision = decide("要多久", "ask_aspect", [aspect("time_limit", 1, 3)], State(), search)
     assert decision.kind == "need_service" and decision.aspect == "time_limit"

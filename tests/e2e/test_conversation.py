@@ -63,6 +63,19 @@ def test_choices_then_pick_by_number_and_by_words(live_stack):
     assert by_words and "补领" in by_words["service"]["name"]
 
 
+def test_an_aspect_asked_before_picking_asks_which_one_again(live_stack):
+    """护照 answered, then 身份证 offers variants: 在哪办 is about one of those, not about 护照."""
+    me = sender()
+    assert "护照" in answer_of(live_stack.rest(me, "办护照要带什么"))["service"]["name"]
+    options = next(c for c in customs(live_stack.rest(me, "身份证怎么办")) if c.get("type") == "choices")["options"]
+    again = live_stack.rest(me, "在哪办")
+    assert answer_of(again) is None
+    assert [o["code"] for o in next(c for c in customs(again) if c.get("type") == "choices")["options"]] == \
+        [o["code"] for o in options]
+    picked = answer_of(live_stack.rest(me, "第一个"))
+    assert picked["service"]["code"] == options[0]["code"] and picked["aspect"] == "location"
+
+
 def test_button_payload_picks_an_option(live_stack):
     me = sender()
     reply = live_stack.rest(me, "港澳通行证怎么办")
@@ -129,6 +142,17 @@ def test_saying_goodbye_in_the_middle_of_a_form_ends_it(live_stack, start, ended
     reply = live_stack.rest(me, "再见")
     texts = " ".join(m.get("text", "") for m in reply)
     assert any(c.get("type") == "stopped" for c in customs(reply)) and ended in texts and "再见" in texts, reply
+    assert answer_of(live_stack.rest(me, "护照要带什么"))["aspect"] == "materials"
+
+
+def test_thanks_when_asked_for_a_case_number_ends_the_lookup(live_stack):
+    """谢谢 where a case number is asked for is no number to correct: the lookup ends, politely."""
+    me = sender()
+    asked = live_stack.rest(me, "帮我查一下进度")
+    assert "编号" in " ".join(m.get("text", "") for m in asked), asked
+    reply = live_stack.rest(me, "谢谢")
+    texts = " ".join(m.get("text", "") for m in reply)
+    assert "已退出进度查询" in texts and "不客气" in texts and "没有识别到办件编号" not in texts, reply
     assert answer_of(live_stack.rest(me, "护照要带什么"))["aspect"] == "materials"
 
 
