@@ -18,6 +18,14 @@ in the database (one indexed query): if anything else wrote to the conversation 
 process, a deleted row), they differ and the window is read from the database again. A new session
 (SessionStarted) also drops the kept window.
 
+Parsing that text back into events and replaying them was still a fifth of a turn's work. So the
+tracker a turn saves is kept too, for the `live_size` most recent conversations, and the next turn
+of the conversation takes it (once; a second caller before the next save gets one built from the
+text) with its events cut to the window's: the same Event objects in the order a load gives. Its
+state (slots, form, pause, latest message and action) needs no replay, since the window carries the
+latest state of every event it leaves out. It is used only when the database stamp is unchanged,
+every event it holds was saved, and the model's domain is the same.
+
 The full history stays in the database: `retrieve_full_tracker` (Rasa's HTTP API for a
 conversation's tracker, staff transcripts) is unchanged. Configured in bot/endpoints.yml:
 
@@ -27,13 +35,14 @@ conversation's tracker, staff transcripts) is unchanged. Configured in bot/endpo
       db: ...
       window: 5
       cache_size: 2000
+      live_size: 200
 """
 from __future__ import annotations
 
 import itertools
 import json
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from typing import Any, Dict, Iterator, List, Optional, Text, Tuple
 
 import sqlalchemy as sa
@@ -47,6 +56,7 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.orm import sessionmaker
 
 from bot.fastjson import loads
+from bot.rasa_server import PRIOR_STEPS_ATTRIBUTE  # a tracker's replayed history, keyed by its events
 from database.engine import sqlite_engine
 
 log = logging.getLogger(__name__)
@@ -54,6 +64,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_WINDOW = 5
 DEFAULT_CACHE_SIZE = 2000
+DEFAULT_LIVE_SIZE = 200
 USER = UserUttered.type_name
 # Events before the window whose latest state is carried into it.
 _CARRIED = (SlotSet.type_name, ActiveLoop.type_name, ConversationPaused.type_name, ConversationResumed.type_name,
@@ -64,47 +75,59 @@ _STORED = "_onewindow_stored_events"
 _STAMP = "_onewindow_stamp"
 
 Stamp = Tuple[int, int]
-Row = Tuple[Text, Optional[Text], Text]  # (event type, slot name for a SlotSet, stored JSON text)
+
+
+class Row:
+    """One stored event: its type, the slot name for a SlotSet, its stored JSON text, and the
+    Event object of this process once it has one (None until then)."""
+
+    __slots__ = ("kind", "slot", "text", "event")
+
+    def __init__(self, kind: Text, slot: Optional[Text], text: Text, event: Optional[Event] = None) -> None:
+        self.kind, self.slot, self.text, self.event = kind, slot, text, event
 
 
 class Window:
-    """The part of a conversation a turn needs, as the stored JSON text of its events."""
+    """The part of a conversation a turn needs, as the stored JSON text of its events; and the
+    tracker this process last saved of it (`live`), to be taken by the next turn."""
 
-    __slots__ = ("opening", "resets", "slots", "loop", "pause", "turns", "users", "stamp")
+    __slots__ = ("opening", "resets", "slots", "loop", "pause", "turns", "users", "stamp", "live", "live_domain")
 
     def __init__(self, stamp: Stamp) -> None:
-        self.opening: List[Text] = []  # the session's events before its first user message
+        self.opening: List[Row] = []  # the session's events before its first user message
         self.resets: List[Row] = []  # the latest restart, then the latest slot reset after it
-        self.slots: Dict[Text, Text] = {}  # each slot's latest SlotSet before the window
-        self.loop: List[Text] = []  # the latest ActiveLoop before the window
-        self.pause: List[Text] = []  # a ConversationPaused not resumed before the window
+        self.slots: Dict[Text, Row] = {}  # each slot's latest SlotSet before the window
+        self.loop: List[Row] = []  # the latest ActiveLoop before the window
+        self.pause: List[Row] = []  # a ConversationPaused not resumed before the window
         self.turns: List[Row] = []  # from the first user message kept
         self.users = 0
         self.stamp = stamp
+        self.live: Optional[DialogueStateTracker] = None
+        self.live_domain: Any = None
 
     def add(self, row: Row) -> None:
-        if not self.turns and row[0] != USER:
-            self.opening.append(row[2])
+        if not self.turns and row.kind != USER:
+            self.opening.append(row)
             return
         self.turns.append(row)
-        if row[0] == USER:
+        if row.kind == USER:
             self.users += 1
 
     def carry(self, row: Row) -> None:
         """Fold an event that leaves the window into the carried state."""
-        kind, name, data = row
+        kind = row.kind
         if kind == SlotSet.type_name:
-            self.slots[name] = data
+            self.slots[row.slot] = row
         elif kind == ActiveLoop.type_name:
-            self.loop = [data]
+            self.loop = [row]
         elif kind == ConversationPaused.type_name:
-            self.pause = [data]
+            self.pause = [row]
         elif kind == ConversationResumed.type_name:
             self.pause = []
         elif kind == Restarted.type_name:  # a restart resets slots, form and pause
             self.resets, self.slots, self.loop, self.pause = [row], {}, [], []
         elif kind == AllSlotsReset.type_name:
-            self.resets = [r for r in self.resets if r[0] == Restarted.type_name] + [row]
+            self.resets = [r for r in self.resets if r.kind == Restarted.type_name] + [row]
             self.slots = {}
 
     def trim(self, window: int) -> None:
@@ -113,34 +136,59 @@ class Window:
             return
         seen, cut = 0, 0
         for index in range(len(self.turns) - 1, -1, -1):
-            if self.turns[index][0] == USER:
+            if self.turns[index].kind == USER:
                 seen += 1
                 if seen == window:
                     cut = index
                     break
         for row in self.turns[:cut]:
-            if row[0] in _CARRIED:
+            if row.kind in _CARRIED:
                 self.carry(row)
         self.turns = self.turns[cut:]
         self.users = window
 
+    def rows(self) -> Iterator[Row]:
+        """The window's events in the order a tracker replays them."""
+        return itertools.chain(self.opening, self.resets, self.slots.values(), self.loop, self.pause, self.turns)
+
     def events(self) -> List[Dict[Text, Any]]:
-        texts = itertools.chain(self.opening, (r[2] for r in self.resets), self.slots.values(), self.loop,
-                                self.pause, (r[2] for r in self.turns))
-        return [loads(text) for text in texts]
+        return [loads(row.text) for row in self.rows()]
+
+    def take_live(self, domain: Any) -> Optional[DialogueStateTracker]:
+        """The tracker saved last, its events cut to the window's (the same Event objects, in the
+        order a load from the database gives), or None. It is handed out once: a second caller
+        before the next save gets a tracker built from the stored text."""
+        tracker, self.live = self.live, None
+        if tracker is None or self.live_domain is not domain:
+            return None
+        if getattr(tracker, _STAMP, None) != self.stamp or getattr(tracker, _STORED, None) != len(tracker.events):
+            return None  # changed since its save: events not stored, or stored by another save
+        events = [row.event for row in self.rows()]
+        if any(event is None for event in events):
+            return None
+        if len(events) != len(tracker.events) or any(a is not b for a, b in zip(events, tracker.events)):
+            # Every state the tracker holds (slots, form, pause, latest message and action) is
+            # what replaying these events gives: the window carries the latest state of the
+            # events it leaves out. Only the history is shortened, as a load would shorten it.
+            tracker.events = deque(events, tracker.events.maxlen)
+            tracker.__dict__.pop(PRIOR_STEPS_ATTRIBUTE, None)  # bot.rasa_server's per-history cache
+            setattr(tracker, _STORED, len(events))
+        return tracker
 
 
 def _row(kind: Text, data: Text) -> Row:
-    return kind, json.loads(data).get("name") if kind == SlotSet.type_name else None, data
+    return Row(kind, json.loads(data).get("name") if kind == SlotSet.type_name else None, data)
 
 
 class WindowedSQLTrackerStore(SQLTrackerStore):
     def __init__(self, domain=None, window: Any = DEFAULT_WINDOW, cache_size: Any = DEFAULT_CACHE_SIZE,
-                 **kwargs: Any) -> None:
+                 live_size: Any = DEFAULT_LIVE_SIZE, **kwargs: Any) -> None:
         super().__init__(domain, **kwargs)
         self.window = _whole_number("window", window, minimum=1)
         self.cache_size = _whole_number("cache_size", cache_size, minimum=0)
+        self.live_size = _whole_number("live_size", live_size, minimum=0)
         self._windows: "OrderedDict[Text, Window]" = OrderedDict()
+        self._live: "OrderedDict[Text, Window]" = OrderedDict()  # windows holding a saved tracker
         # Plain SQL: built once, it skips the expression building and cache-key work of a select().
         self._stamp_query = sa.text(
             f"SELECT count(id), max(id) FROM {self.SQLEvent.__tablename__} WHERE sender_id = :sender_id")
@@ -169,9 +217,18 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
                 self._keep(sender_id, loaded)
         if loaded is None or not self.domain:
             return None
+        # The tracker this process saved last, when nothing else wrote since: no events parsed
+        # and replayed again (a fifth of a turn's work in the Rasa process).
+        tracker = loaded.take_live(self.domain)
+        if tracker is not None:
+            return tracker
         tracker = DialogueStateTracker.from_dict(sender_id, loaded.events(), self.domain.slots)
         setattr(tracker, _STORED, len(tracker.events))
         setattr(tracker, _STAMP, stamp)
+        rows = list(loaded.rows())
+        if len(rows) == len(tracker.events):  # every stored event was understood
+            for row, event in zip(rows, tracker.events):
+                row.event = event
         return tracker
 
     def _stamp(self, session, sender_id: Text) -> Stamp:
@@ -192,7 +249,8 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
             return loaded if loaded.opening or loaded.turns else None
         start = user_ids[self.window - 1]
         first_user = users.order_by(event.id).limit(1).scalar()
-        loaded.opening = [data for data, in current.filter(event.id < first_user).with_entities(event.data)]
+        loaded.opening = [Row(kind, None, data) for kind, data in
+                          current.filter(event.id < first_user).with_entities(event.type_name, event.data)]
         for kind, data in current.filter(event.id >= first_user, event.id < start,
                                          event.type_name.in_(_CARRIED)).with_entities(event.type_name, event.data):
             loaded.carry(_row(kind, data))
@@ -201,12 +259,16 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         return loaded
 
     def _keep(self, sender_id: Text, loaded: Optional[Window]) -> None:
-        self._windows.pop(sender_id, None)
+        self._forget(sender_id)
         if loaded is None or not self.cache_size:
             return
         self._windows[sender_id] = loaded
         while len(self._windows) > self.cache_size:
-            self._windows.popitem(last=False)
+            self._live.pop(self._windows.popitem(last=False)[0], None)
+
+    def _forget(self, sender_id: Text) -> None:
+        self._windows.pop(sender_id, None)
+        self._live.pop(sender_id, None)
 
     # -- saving --------------------------------------------------------------------------------
 
@@ -232,12 +294,17 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         moved_on = (kept is not None and loaded_stamp is not None and kept.stamp == loaded_stamp
                     and stamp[0] == loaded_stamp[0] + len(rows))
         if not moved_on or any(isinstance(e, SessionStarted) for e in new):
-            self._windows.pop(sender_id, None)  # read from the database next time
+            self._forget(sender_id)  # read from the database next time
             return
-        for columns, slot in rows:
-            kept.add((columns["type_name"], slot, columns["data"]))
+        for (columns, slot), event in zip(rows, new):
+            kept.add(Row(columns["type_name"], slot, columns["data"], event))
         kept.trim(self.window)
         kept.stamp = stamp
+        kept.live, kept.live_domain = tracker, self.domain
+        self._live.pop(sender_id, None)
+        self._live[sender_id] = kept
+        while len(self._live) > self.live_size:
+            self._live.popitem(last=False)[1].live = None
 
     @staticmethod
     def _columns(sender_id: Text, event: Event) -> Tuple[Dict[Text, Any], Optional[Text]]:

@@ -168,16 +168,22 @@ def test_kept_windows_match_the_database_and_the_full_history(tmp_path, seed):
     rng = random.Random(seed)
     store = _store(tmp_path, window=3)
     _opened(store)
+    tracker = asyncio.run(store.retrieve("citizen-1"))
     for n in range(1, 40):
-        tracker = asyncio.run(store.retrieve("citizen-1"))
         _random_turn(tracker, rng, n)
         asyncio.run(store.save(tracker))
         assert "citizen-1" in store._windows, n  # moved forward in memory, not dropped
         kept = asyncio.run(store.retrieve("citizen-1"))
+        assert kept is tracker, n  # the saved tracker, taken by the next turn
         cold = asyncio.run(_store(tmp_path, window=3).retrieve("citizen-1"))
         full = asyncio.run(store.retrieve_full_tracker("citizen-1"))
         assert [e.as_dict() for e in kept.events] == [e.as_dict() for e in cold.events], n
-        assert _state(kept) == _state(full), n
+        assert _state(kept) == _state(full) == _state(cold), n
+        assert (kept.latest_message.text, kept.latest_action_name) == (cold.latest_message.text, cold.latest_action_name)
+        # A second caller before the next save gets its own tracker, the same as a load gives.
+        again = asyncio.run(store.retrieve("citizen-1"))
+        assert again is not kept and [e.as_dict() for e in again.events] == [e.as_dict() for e in cold.events], n
+        tracker = kept
 
 
 def test_a_kept_window_is_used_without_reading_the_events_again(tmp_path, monkeypatch):
@@ -192,6 +198,68 @@ def test_a_kept_window_is_used_without_reading_the_events_again(tmp_path, monkey
     assert [e.text for e in asyncio.run(store.retrieve("citizen-1")).events if isinstance(e, UserUttered)] == [
         "问题5", "问题6", "问题7"]
     assert loads == []
+
+
+def test_the_saved_tracker_is_taken_by_the_next_turn_without_parsing_events(tmp_path, monkeypatch):
+    store = _store(tmp_path, window=3)
+    _conversation(store, 6)
+    tracker = asyncio.run(store.retrieve("citizen-1"))
+    _turn(tracker, 7)
+    asyncio.run(store.save(tracker))
+    import bot.tracker_store
+
+    monkeypatch.setattr(bot.tracker_store, "loads", lambda text: pytest.fail("events parsed again"))
+    taken = asyncio.run(store.retrieve("citizen-1"))
+    assert taken is tracker
+    assert [e.text for e in taken.events if isinstance(e, UserUttered)] == ["问题5", "问题6", "问题7"]
+    assert taken.get_slot("service_code") == "S6" and taken.get_slot("aspect") == "materials"
+    # Its next save stores exactly the new events.
+    _turn(taken, 8)
+    asyncio.run(store.save(taken))
+    full = asyncio.run(store.retrieve_full_tracker("citizen-1"))
+    assert [e.text for e in full.events if isinstance(e, UserUttered)] == [f"问题{n}" for n in range(1, 9)]
+
+
+def test_a_tracker_changed_after_its_save_is_not_taken(tmp_path):
+    """Events added to a saved tracker and never stored (a turn that failed) are not carried into
+    the next turn: it is built from what the database holds."""
+    store = _store(tmp_path, window=3)
+    _conversation(store, 4)
+    tracker = asyncio.run(store.retrieve("citizen-1"))
+    _turn(tracker, 5)
+    asyncio.run(store.save(tracker))
+    tracker.update(UserUttered("没有存下的消息", {"name": "greet", "confidence": 1.0}))
+    again = asyncio.run(store.retrieve("citizen-1"))
+    assert again is not tracker
+    assert [e.text for e in again.events if isinstance(e, UserUttered)][-1] == "问题5"
+
+
+def test_another_writer_stops_the_saved_tracker_being_taken(tmp_path):
+    store, other = _store(tmp_path), _store(tmp_path)
+    _conversation(store, 4)
+    tracker = asyncio.run(other.retrieve("citizen-1"))
+    _turn(tracker, 5)
+    asyncio.run(other.save(tracker))
+    seen = asyncio.run(store.retrieve("citizen-1"))
+    assert [e.text for e in seen.events if isinstance(e, UserUttered)][-1] == "问题5"
+
+
+def test_the_saved_trackers_kept_are_bounded(tmp_path):
+    store = WindowedSQLTrackerStore(DOMAIN, window=3, live_size=2, dialect="sqlite", db=str(tmp_path / "t.db"))
+    saved = {}
+    for name in ("a", "b", "c"):
+        tracker = DialogueStateTracker(name, DOMAIN.slots)
+        tracker.update(ActionExecuted("action_listen"))
+        asyncio.run(store.save(tracker))
+        tracker = asyncio.run(store.retrieve(name))
+        _turn(tracker, 1)
+        asyncio.run(store.save(tracker))
+        saved[name] = tracker
+    assert list(store._live) == ["b", "c"]
+    assert asyncio.run(store.retrieve("a")) is not saved["a"]
+    assert asyncio.run(store.retrieve("c")) is saved["c"]
+    with pytest.raises(ValueError):
+        WindowedSQLTrackerStore(DOMAIN, live_size=-1, dialect="sqlite", db=str(tmp_path / "t.db"))
 
 
 def test_another_writer_makes_the_kept_window_be_read_again(tmp_path):
