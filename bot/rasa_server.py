@@ -29,6 +29,10 @@ py-spy; docs/conversation.md, "Speed"):
   tracker history and derives each call's states from those steps (fresh dicts for every caller);
 - every tracker copies each slot of the domain with `copy.copy`, which goes through
   `__reduce_ex__`; the fix gives slots a `__copy__` that does the same shallow copy directly;
+- every action prediction has the rule policy test every rule against every state of the
+  conversation's history, each test reversing the rule's states again, although no rule is longer
+  than a few states; the fix keeps each rule's reversed states and stops at the longest rule left
+  (the same rules found);
 - every message's DIET prediction goes through tf.function's call path, which canonicalises the
   arguments and looks the graph up again (1.8 of DIET's 6.3 ms); the fix calls the one graph the
   function holds (it has an input signature) with the batch converted to its dtypes;
@@ -39,7 +43,8 @@ py-spy; docs/conversation.md, "Speed"):
 All are behaviour-preserving and applied only to the pinned Rasa version they were written for.
 One more changes what the action server is sent, for this product's actions: each call carried
 the whole tracker, bot messages' attachments and every message's parse data included, as ASCII
-JSON; it now leaves out what none of the actions reads (`slim_action_call`) and sends UTF-8.
+JSON; it now leaves out what none of the actions reads (`slim_action_call`) and sends UTF-8, each
+event's dict built once and kept on the event (events live on between turns, bot/tracker_store.py).
 
 It also guards privacy for every channel: each incoming message's ID numbers are sealed before
 Rasa sees them (connectors/privacy.py), and log records are masked (filings/identity.py).
@@ -216,24 +221,54 @@ def slim_action_call(payload: Dict[Text, Any]) -> Dict[Text, Any]:
     state = payload.get("tracker") or {}
     events = state.get("events") or []
     latest_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
-    slim = []
-    for i, event in enumerate(events):
-        kind = event.get("event")
-        if kind == "bot" and event.get("data"):
-            event = {**event, "data": {}}
-        elif kind == "user" and i != latest_user and "parse_data" in event:
-            event = {k: v for k, v in event.items() if k != "parse_data"}
-        slim.append(event)
-    return {**payload, "tracker": {**state, "events": slim}}
+    return {**payload, "tracker": {**state, "events": [_slim(e, i == latest_user) for i, e in enumerate(events)]}}
+
+
+def _slim(event: Dict[Text, Any], latest_user: bool) -> Dict[Text, Any]:
+    kind = event.get("event")
+    if kind == "bot" and event.get("data"):
+        return {**event, "data": {}}
+    if kind == "user" and not latest_user and "parse_data" in event:
+        return {k: v for k, v in event.items() if k != "parse_data"}
+    return event
+
+
+_SLIM = "_onewindow_slim"  # on an Event: (timestamp, metadata, its dict as slim_action_call sends it)
+
+
+def slim_event(event: Any, latest_user: bool) -> Dict[Text, Any]:
+    """One event as `slim_action_call` sends it. Kept on the event (a conversation's events live
+    on between its turns, bot/tracker_store.py), so that each is turned into a dict once, not on
+    every action call; the latest user message, which keeps its parse data, is built every time."""
+    if latest_user:
+        return event.as_dict()
+    kept = event.__dict__.get(_SLIM)
+    if kept is not None and kept[0] == event.timestamp and kept[1] is event.metadata:
+        return kept[2]
+    data = _slim(event.as_dict(), False)
+    event.__dict__[_SLIM] = (event.timestamp, event.metadata, data)
+    return data
 
 
 def _patch_action_call() -> None:
+    import rasa
     from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import EventVerbosity
 
     original = RemoteAction._action_call_format
 
     def _action_call_format(self: RemoteAction, tracker: Any, domain: Any) -> Dict[Text, Any]:
-        return slim_action_call(original(self, tracker, domain))
+        # Rasa 3.6.21's call format, its events as slim_action_call leaves them.
+        state = tracker.current_state(EventVerbosity.NONE)
+        events = tracker.events
+        latest = max((i for i, e in enumerate(events) if isinstance(e, UserUttered)), default=-1)
+        state["events"] = [slim_event(e, i == latest) for i, e in enumerate(events)]
+        result = {"next_action": self._name, "sender_id": tracker.sender_id, "tracker": state,
+                  "version": rasa.__version__}
+        if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
+            result["domain"] = domain.as_dict()
+        return result
 
     _action_call_format.__wrapped__ = original  # type: ignore[attr-defined]
     RemoteAction._action_call_format = _action_call_format
@@ -377,7 +412,8 @@ def _patch_sparse_feature_combination() -> None:
     Features._combine_sparse_features = _combine_sparse_features
 
 
-_PRIOR = "_onewindow_prior_steps"  # a tracker's replayed history: (fingerprint, steps)
+PRIOR_STEPS_ATTRIBUTE = "_onewindow_prior_steps"  # a tracker's replayed history: (fingerprint, steps)
+_PRIOR = PRIOR_STEPS_ATTRIBUTE
 
 
 def _prior_steps(domain: Any, tracker: Any, omit_unset_slots: bool) -> List[Tuple[Any, ...]]:
@@ -502,6 +538,49 @@ def _patch_model_prediction() -> None:
     RasaModel._rasa_predict = _rasa_predict
 
 
+def _patch_rule_lookup() -> None:
+    import json
+
+    from rasa.core.policies.rule_policy import RulePolicy
+    from rasa.shared.core.constants import PREVIOUS_ACTION
+
+    original = RulePolicy._get_possible_keys
+    reversed_rules: Dict[Text, List[Dict[Text, Any]]] = {}  # rule key -> its states, latest first
+
+    def _get_possible_keys(self: RulePolicy, lookup: Dict[Text, Text], states: List[Dict[Text, Any]]) -> set:
+        # Rasa's filter, state by state from the latest, with the same test per rule and state
+        # (_is_rule_applicable, inlined); it stops once no rule is left or every rule left is
+        # shorter than the states looked at, which every later state then keeps.
+        candidates = []
+        for key in lookup:
+            rule_states = reversed_rules.get(key)
+            if rule_states is None:
+                rule_states = reversed_rules[key] = list(reversed(json.loads(key)))
+            candidates.append((key, rule_states))
+        for index, state in enumerate(reversed(states)):
+            if not candidates or all(index >= len(rule_states) for _, rule_states in candidates):
+                break
+            current_previous_action = state.get(PREVIOUS_ACTION)
+            kept = []
+            for key, rule_states in candidates:
+                if index >= len(rule_states):
+                    kept.append((key, rule_states))
+                    continue
+                rule_state = rule_states[index]
+                rule_previous_action = rule_state.get(PREVIOUS_ACTION)
+                if not rule_previous_action and not current_previous_action:
+                    kept.append((key, rule_states))
+                elif not rule_previous_action or not current_previous_action:
+                    continue
+                elif self._does_rule_match_state(rule_state, state):
+                    kept.append((key, rule_states))
+            candidates = kept
+        return {key for key, _ in candidates}
+
+    _get_possible_keys.__wrapped__ = original  # type: ignore[attr-defined]
+    RulePolicy._get_possible_keys = _get_possible_keys
+
+
 def _seal_incoming_id_numbers() -> None:
     from rasa.core.channels.channel import UserMessage
 
@@ -555,6 +634,7 @@ def apply_patches() -> bool:
     _patch_state_history()
     _patch_slot_copy()
     _patch_model_prediction()
+    _patch_rule_lookup()
     _settle_heap_after_model_load()
     return True
 

@@ -209,6 +209,34 @@ def test_the_graph_runner_predicts_what_rasas_dask_runner_predicts(predict_graph
         compared, ted_skipped, ted_decided)
 
 
+def test_the_rule_lookup_finds_the_rules_rasa_finds(predict_graph):
+    """The rules applicable to each conversation's states (both lookups a prediction makes: the
+    rules, and the unhappy paths of forms), over every turn of the stories and rules and the same
+    with the last intent swapped, and over long histories of those turns joined together."""
+    from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RulePolicy
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    metadata, runner = predict_graph
+    rasas = RulePolicy._get_possible_keys.__wrapped__
+    assert rasas is not RulePolicy._get_possible_keys
+    rule = next(node._component for node in runner._instantiated_nodes.values()
+                if isinstance(getattr(node, "_component", None), RulePolicy))
+    domain = metadata.domain
+    trackers = list(_story_trackers(domain))
+    joined = [DialogueStateTracker.from_events("t", [e for t in trackers[i:i + 6] for e in t.events], domain.slots)
+              for i in range(0, len(trackers), 25)]
+    compared, found = 0, 0
+    for tracker in trackers + joined:
+        for use_text in (False, True):
+            states = rule._prediction_states(tracker, domain, use_text, rule_only_data=rule._get_rule_only_data())
+            for lookup in (rule.lookup[RULES], rule.lookup[RULES_FOR_LOOP_UNHAPPY_PATH]):
+                ours = rule._get_possible_keys(lookup, states)
+                assert ours == rasas(rule, lookup, states), tracker.events
+                compared += 1
+                found += bool(ours)
+    assert compared > 400 and found > 100, (compared, found)
+
+
 def test_coo_hstack_is_scipys_hstack():
     import numpy as np
     import scipy.sparse
@@ -274,11 +302,21 @@ def test_the_action_server_gets_a_slim_tracker_that_reads_the_same():
     from rasa_sdk import Tracker
 
     from actions.common import transcript
+    from bot.rasa_server import slim_action_call
+    from rasa.shared.core.events import UserUttered
 
     tracker, domain = _conversation_tracker()
     action = RemoteAction("validate_filing_form", EndpointConfig("http://localhost:1", enable_selective_domain=True))
     full = RemoteAction._action_call_format.__wrapped__(action, tracker, domain)
     slim = action._action_call_format(tracker, domain)
+    # What slim_action_call makes of Rasa's call, the events' dicts kept from the call before.
+    assert slim == slim_action_call(full)
+    assert action._action_call_format(tracker, domain) == slim
+    tracker.update(UserUttered("多少钱", {"name": "ask_aspect", "confidence": 0.8}, [], {"text": "多少钱"}))
+    again = action._action_call_format(tracker, domain)
+    assert again == slim_action_call(RemoteAction._action_call_format.__wrapped__(action, tracker, domain))
+    assert "parse_data" not in again["tracker"]["events"][-2] and again["tracker"]["events"][-1]["parse_data"]
+    assert again["tracker"]["events"][3] is slim["tracker"]["events"][3]  # not built again
     assert slim["next_action"] == "validate_filing_form" and slim["sender_id"] == "citizen-1"
     assert len(json.dumps(slim["tracker"]["events"])) < len(json.dumps(full["tracker"]["events"])) / 2
     assert slim["domain"] == full["domain"]  # a form validation action asks for the domain
