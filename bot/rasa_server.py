@@ -26,7 +26,8 @@ py-spy; docs/conversation.md, "Speed"):
 - every action prediction has the rule and memoization policies each replay the conversation's
   history into dialogue states (`generate_all_prior_trackers`: a tracker copy, every slot copied,
   every event applied again), five times a turn over the same events; the fix replays it once per
-  tracker history and derives each call's states from those steps (fresh dicts for every caller);
+  tracker history and derives each call's states from those steps (fresh dicts for every caller),
+  and for the turn's second prediction replays only the events the action appended;
 - every tracker copies each slot of the domain with `copy.copy`, which goes through
   `__reduce_ex__`; the fix gives slots a `__copy__` that does the same shallow copy directly;
 - every action prediction has the rule policy test every rule against every state of the
@@ -51,6 +52,7 @@ Rasa sees them (connectors/privacy.py), and log records are masked (filings/iden
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import sys
 from typing import Any, Dict, List, Optional, Text, Tuple, Type
@@ -412,7 +414,8 @@ def _patch_sparse_feature_combination() -> None:
     Features._combine_sparse_features = _combine_sparse_features
 
 
-PRIOR_STEPS_ATTRIBUTE = "_onewindow_prior_steps"  # a tracker's replayed history: (fingerprint, steps)
+PRIOR_STEPS_ATTRIBUTE = "_onewindow_prior_steps"  # a tracker's replayed history: (fingerprint, steps, replayed)
+_HISTORY_CHANGING: Tuple[type, ...] = ()  # events that change which earlier events apply (set by the patch)
 _PRIOR = PRIOR_STEPS_ATTRIBUTE
 
 
@@ -421,22 +424,54 @@ def _prior_steps(domain: Any, tracker: Any, omit_unset_slots: bool) -> List[Tupl
     yields (its active state, whether the action hides a rule turn, the followup action, whether
     the latest action is the active loop, the latest action), computed once per tracker history
     and slot setting. The tracker keeps them while its events are the same: the same count and
-    the same first and last event objects (events are only ever appended)."""
+    the same first and last event objects (events are only ever appended). When events were
+    appended since (the action's, before the turn's second prediction), only those are replayed,
+    on the replayed tracker kept with the steps, unless one of them restarts the history or
+    reverts part of it (which changes which earlier events apply)."""
+    from rasa.shared.core.events import ActionExecuted
+
     events = tracker.events
+    count = len(events)
     first, last = (events[0], events[-1]) if events else (None, None)
     kept = tracker.__dict__.get(_PRIOR)
     if kept is not None:
-        (kept_domain, kept_omit, kept_count, kept_first, kept_last), steps = kept
-        if (kept_domain is domain and kept_omit == omit_unset_slots and kept_count == len(events)
-                and kept_first is first and kept_last is last):
-            return steps
+        (kept_domain, kept_omit, kept_count, kept_first, kept_last), steps, replayed = kept
+        if kept_domain is domain and kept_omit == omit_unset_slots and kept_first is first:
+            if kept_count == count and kept_last is last:
+                return steps
+            if 0 < kept_count < count and events[kept_count - 1] is kept_last:
+                added = list(itertools.islice(events, kept_count, None))
+                if not any(isinstance(e, _HISTORY_CHANGING) for e in added):
+                    steps = steps[:-1]  # the last step was the tracker after every event
+                    for event in added:
+                        if isinstance(event, ActionExecuted):
+                            steps.append(_step(domain, replayed, event.hide_rule_turn, omit_unset_slots))
+                        replayed.update(event)
+                    steps.append(_step(domain, replayed, False, omit_unset_slots))
+                    tracker.__dict__[_PRIOR] = ((domain, omit_unset_slots, count, first, last), steps, replayed)
+                    return steps
+    # Rasa's generate_all_prior_trackers, keeping the replayed tracker.
     steps = []
-    for tr, hide_rule_turn in tracker.generate_all_prior_trackers():
-        steps.append((domain.get_active_state(tr, omit_unset_slots=omit_unset_slots), hide_rule_turn,
-                      bool(tr.followup_action), tr.latest_action_name == tr.active_loop_name,
-                      domain._get_prev_action_sub_state(tr)))
-    tracker.__dict__[_PRIOR] = ((domain, omit_unset_slots, len(events), first, last), steps)
+    replayed = tracker.init_copy()
+    for event in tracker.applied_events():
+        if isinstance(event, ActionExecuted):
+            steps.append(_step(domain, replayed, event.hide_rule_turn, omit_unset_slots))
+        replayed.update(event)
+    steps.append(_step(domain, replayed, False, omit_unset_slots))
+    tracker.__dict__[_PRIOR] = ((domain, omit_unset_slots, count, first, last), steps, replayed)
     return steps
+
+
+def _step(domain: Any, tr: Any, hide_rule_turn: bool, omit_unset_slots: bool) -> Tuple[Any, ...]:
+    return (domain.get_active_state(tr, omit_unset_slots=omit_unset_slots), hide_rule_turn,
+            bool(tr.followup_action), tr.latest_action_name == tr.active_loop_name,
+            domain._get_prev_action_sub_state(tr))
+
+
+def _history_changing() -> Tuple[type, ...]:
+    from rasa.shared.core.events import ActionReverted, Restarted, SessionStarted, UserUtteranceReverted
+
+    return ActionReverted, Restarted, SessionStarted, UserUtteranceReverted
 
 
 def _fresh(value: Any) -> Any:
@@ -444,6 +479,8 @@ def _fresh(value: Any) -> Any:
 
 
 def _patch_state_history() -> None:
+    global _HISTORY_CHANGING
+    _HISTORY_CHANGING = _history_changing()
     from rasa.shared.core.constants import PREVIOUS_ACTION
     from rasa.shared.core.domain import Domain
 

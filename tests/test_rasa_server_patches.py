@@ -350,7 +350,11 @@ def test_the_state_history_is_rasas_for_every_tracker_and_setting(predict_graph)
     import copy
 
     from rasa.shared.core.domain import Domain
-    from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+    from rasa.shared.core.events import ActionExecuted, Restarted, SlotSet, UserUttered, UserUtteranceReverted
+
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.rasa_server import PRIOR_STEPS_ATTRIBUTE
 
     metadata, runner = predict_graph
     domain = metadata.domain
@@ -392,12 +396,26 @@ def test_the_state_history_is_rasas_for_every_tracker_and_setting(predict_graph)
                     ours[0].get("prev_action", {}).clear()
             compared += 1
             hidden += setting["ignore_rule_only_turns"] and len(expected) < len(rasas(domain, tracker))
-        # Events appended to the same tracker: replayed again, not the kept steps.
+        # Events appended to the same tracker: only those replayed, on the kept replayed tracker.
+        # (On a tracker of its own: the generator builds the next one from this one's events.)
+        tracker = DialogueStateTracker.from_events(tracker.sender_id, list(tracker.events), domain.slots)
+        domain.states_for_tracker_history(tracker)  # kept for omit_unset_slots=False, as settings[:4]
+        replayed = tracker.__dict__[PRIOR_STEPS_ATTRIBUTE][2]
         tracker.update(ActionExecuted("action_listen"))
         tracker.update(UserUttered("谢谢", {"name": "thank", "confidence": 1.0}))
         tracker.update(SlotSet("aspect", "fee"))
         for setting in settings[:4]:
             assert domain.states_for_tracker_history(tracker, **setting) == rasas(domain, tracker, **setting)
+        assert tracker.__dict__[PRIOR_STEPS_ATTRIBUTE][2] is replayed
+        tracker.update(ActionExecuted("action_answer", hide_rule_turn=True))
+        tracker.update(ActionExecuted("action_listen"))
+        for setting in settings:
+            assert domain.states_for_tracker_history(tracker, **setting) == rasas(domain, tracker, **setting)
+        # Events that change which earlier events apply: the history replayed again, whole.
+        for changing in (UserUtteranceReverted(), Restarted()):
+            tracker.update(changing)
+            for setting in settings[:2]:
+                assert domain.states_for_tracker_history(tracker, **setting) == rasas(domain, tracker, **setting)
         clone = copy.deepcopy(tracker)
         assert domain.states_for_tracker_history(clone) == rasas(domain, tracker)
     assert compared > 800 and hidden > 0, (compared, hidden)
