@@ -428,8 +428,6 @@ def _prior_steps(domain: Any, tracker: Any, omit_unset_slots: bool) -> List[Tupl
     appended since (the action's, before the turn's second prediction), only those are replayed,
     on the replayed tracker kept with the steps, unless one of them restarts the history or
     reverts part of it (which changes which earlier events apply)."""
-    from rasa.shared.core.events import ActionExecuted
-
     events = tracker.events
     count = len(events)
     first, last = (events[0], events[-1]) if events else (None, None)
@@ -442,23 +440,27 @@ def _prior_steps(domain: Any, tracker: Any, omit_unset_slots: bool) -> List[Tupl
             if 0 < kept_count < count and events[kept_count - 1] is kept_last:
                 added = list(itertools.islice(events, kept_count, None))
                 if not any(isinstance(e, _HISTORY_CHANGING) for e in added):
-                    steps = steps[:-1]  # the last step was the tracker after every event
-                    for event in added:
-                        if isinstance(event, ActionExecuted):
-                            steps.append(_step(domain, replayed, event.hide_rule_turn, omit_unset_slots))
-                        replayed.update(event)
-                    steps.append(_step(domain, replayed, False, omit_unset_slots))
+                    # The last step kept was the tracker after every event: replaced.
+                    steps = _replay(domain, steps[:-1], replayed, added, omit_unset_slots)
                     tracker.__dict__[_PRIOR] = ((domain, omit_unset_slots, count, first, last), steps, replayed)
                     return steps
-    # Rasa's generate_all_prior_trackers, keeping the replayed tracker.
-    steps = []
     replayed = tracker.init_copy()
-    for event in tracker.applied_events():
+    steps = _replay(domain, [], replayed, tracker.applied_events(), omit_unset_slots)
+    tracker.__dict__[_PRIOR] = ((domain, omit_unset_slots, count, first, last), steps, replayed)
+    return steps
+
+
+def _replay(domain: Any, steps: List[Tuple[Any, ...]], replayed: Any, events: Any,
+            omit_unset_slots: bool) -> List[Tuple[Any, ...]]:
+    """Rasa's generate_all_prior_trackers from `replayed` on: a step before each action, then
+    one after every event; `replayed` is left after the last event."""
+    from rasa.shared.core.events import ActionExecuted
+
+    for event in events:
         if isinstance(event, ActionExecuted):
             steps.append(_step(domain, replayed, event.hide_rule_turn, omit_unset_slots))
         replayed.update(event)
     steps.append(_step(domain, replayed, False, omit_unset_slots))
-    tracker.__dict__[_PRIOR] = ((domain, omit_unset_slots, count, first, last), steps, replayed)
     return steps
 
 
