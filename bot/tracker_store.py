@@ -225,10 +225,6 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         tracker = DialogueStateTracker.from_dict(sender_id, loaded.events(), self.domain.slots)
         setattr(tracker, _STORED, len(tracker.events))
         setattr(tracker, _STAMP, stamp)
-        rows = list(loaded.rows())
-        if len(rows) == len(tracker.events):  # every stored event was understood
-            for row, event in zip(rows, tracker.events):
-                row.event = event
         return tracker
 
     def _stamp(self, session, sender_id: Text) -> Stamp:
@@ -277,6 +273,7 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         window moves forward by the same events."""
         await self.stream_events(tracker)
         sender_id = tracker.sender_id
+        loaded_count = getattr(tracker, _STORED, None)  # events it was loaded with
         with self.session_scope() as session:
             new = list(self._additional_events(session, tracker))
             if not new:
@@ -296,6 +293,10 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         if not moved_on or any(isinstance(e, SessionStarted) for e in new):
             self._forget(sender_id)  # read from the database next time
             return
+        kept_rows = list(kept.rows())
+        if len(kept_rows) == loaded_count:  # every stored event was understood: the same order
+            for row, event in zip(kept_rows, tracker.events):
+                row.event = event
         for (columns, slot), event in zip(rows, new):
             kept.add(Row(columns["type_name"], slot, columns["data"], event))
         kept.trim(self.window)
@@ -303,8 +304,11 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         kept.live, kept.live_domain = tracker, self.domain
         self._live.pop(sender_id, None)
         self._live[sender_id] = kept
-        while len(self._live) > self.live_size:
-            self._live.popitem(last=False)[1].live = None
+        while len(self._live) > self.live_size:  # the oldest keeps its text only
+            evicted = self._live.popitem(last=False)[1]
+            evicted.live = None
+            for row in evicted.rows():
+                row.event = None
 
     @staticmethod
     def _columns(sender_id: Text, event: Event) -> Tuple[Dict[Text, Any], Optional[Text]]:

@@ -246,6 +246,8 @@ def test_the_saved_trackers_kept_are_bounded(tmp_path):
         asyncio.run(store.save(tracker))
         saved[name] = tracker
     assert list(store._live) == ["b", "c"]
+    assert all(row.event is None for row in store._windows["a"].rows())  # only its text is kept
+    assert all(row.event is not None for row in store._windows["c"].rows())
     assert asyncio.run(store.retrieve("a")) is not saved["a"]
     assert asyncio.run(store.retrieve("c")) is saved["c"]
     with pytest.raises(ValueError):
