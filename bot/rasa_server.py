@@ -415,8 +415,6 @@ def _patch_sparse_feature_combination() -> None:
 
 
 PRIOR_STEPS_ATTRIBUTE = "_onewindow_prior_steps"  # a tracker's replayed history: (fingerprint, steps, replayed)
-_HISTORY_CHANGING: Tuple[type, ...] = ()  # events that change which earlier events apply (set by the patch)
-_PRIOR = PRIOR_STEPS_ATTRIBUTE
 
 
 def _prior_steps(domain: Any, tracker: Any, omit_unset_slots: bool) -> List[Tuple[Any, ...]]:
@@ -431,22 +429,25 @@ def _prior_steps(domain: Any, tracker: Any, omit_unset_slots: bool) -> List[Tupl
     events = tracker.events
     count = len(events)
     first, last = (events[0], events[-1]) if events else (None, None)
-    kept = tracker.__dict__.get(_PRIOR)
+    kept = tracker.__dict__.get(PRIOR_STEPS_ATTRIBUTE)
     if kept is not None:
         (kept_domain, kept_omit, kept_count, kept_first, kept_last), steps, replayed = kept
         if kept_domain is domain and kept_omit == omit_unset_slots and kept_first is first:
             if kept_count == count and kept_last is last:
                 return steps
             if 0 < kept_count < count and events[kept_count - 1] is kept_last:
+                from rasa.shared.core.events import ActionReverted, Restarted, SessionStarted, UserUtteranceReverted
+
                 added = list(itertools.islice(events, kept_count, None))
-                if not any(isinstance(e, _HISTORY_CHANGING) for e in added):
+                changing = (ActionReverted, Restarted, SessionStarted, UserUtteranceReverted)
+                if not any(isinstance(e, changing) for e in added):
                     # The last step kept was the tracker after every event: replaced.
                     steps = _replay(domain, steps[:-1], replayed, added, omit_unset_slots)
-                    tracker.__dict__[_PRIOR] = ((domain, omit_unset_slots, count, first, last), steps, replayed)
+                    tracker.__dict__[PRIOR_STEPS_ATTRIBUTE] = ((domain, omit_unset_slots, count, first, last), steps, replayed)
                     return steps
     replayed = tracker.init_copy()
     steps = _replay(domain, [], replayed, tracker.applied_events(), omit_unset_slots)
-    tracker.__dict__[_PRIOR] = ((domain, omit_unset_slots, count, first, last), steps, replayed)
+    tracker.__dict__[PRIOR_STEPS_ATTRIBUTE] = ((domain, omit_unset_slots, count, first, last), steps, replayed)
     return steps
 
 
@@ -470,19 +471,11 @@ def _step(domain: Any, tr: Any, hide_rule_turn: bool, omit_unset_slots: bool) ->
             domain._get_prev_action_sub_state(tr))
 
 
-def _history_changing() -> Tuple[type, ...]:
-    from rasa.shared.core.events import ActionReverted, Restarted, SessionStarted, UserUtteranceReverted
-
-    return ActionReverted, Restarted, SessionStarted, UserUtteranceReverted
-
-
 def _fresh(value: Any) -> Any:
     return dict(value) if isinstance(value, dict) else value
 
 
 def _patch_state_history() -> None:
-    global _HISTORY_CHANGING
-    _HISTORY_CHANGING = _history_changing()
     from rasa.shared.core.constants import PREVIOUS_ACTION
     from rasa.shared.core.domain import Domain
 
