@@ -613,6 +613,24 @@ def _patch_rule_lookup() -> None:
     RulePolicy._get_possible_keys = _get_possible_keys
 
 
+def _patch_arrival_order() -> None:
+    from rasa.core.processor import MessageProcessor
+
+    from bot.arrival_order import ArrivalGate
+
+    gate = ArrivalGate()
+    original = MessageProcessor.handle_message
+
+    async def handle_message(self: MessageProcessor, message: Any) -> Any:
+        # Inside the conversation's lock (Agent.handle_message takes it first), so a message
+        # waiting for its conversation's earlier one never holds up the gate.
+        await gate.enter()
+        return await original(self, message)
+
+    handle_message.__wrapped__ = original  # type: ignore[attr-defined]
+    MessageProcessor.handle_message = handle_message
+
+
 def _seal_incoming_id_numbers() -> None:
     from rasa.core.channels.channel import UserMessage
 
@@ -667,6 +685,7 @@ def apply_patches() -> bool:
     _patch_slot_copy()
     _patch_model_prediction()
     _patch_rule_lookup()
+    _patch_arrival_order()
     _settle_heap_after_model_load()
     return True
 

@@ -477,3 +477,23 @@ def test_models_predict_what_their_tf_function_predicts(predict_graph):
     for model, batch in batches:
         assert same(RasaModel._rasa_predict(model, batch), rasas(model, batch)), type(model).__name__
         assert model.__dict__.get("_onewindow_graph") is not None  # the direct path was taken
+
+
+async def test_a_message_passes_the_arrival_gate_before_rasa_handles_it(monkeypatch):
+    """The patched MessageProcessor.handle_message enters the gate (bot/arrival_order.py) before
+    any of Rasa's handling: a gate that refuses stops the message before Rasa touches it (the
+    processor here is None, which Rasa's own handling would fail on)."""
+    from rasa.core.processor import MessageProcessor
+
+    from bot.arrival_order import ArrivalGate
+
+    class Refused(Exception):
+        pass
+
+    async def enter(self):
+        raise Refused
+
+    monkeypatch.setattr(ArrivalGate, "enter", enter)
+    assert MessageProcessor.handle_message.__wrapped__ is not None  # the patch is in place
+    with pytest.raises(Refused):
+        await MessageProcessor.handle_message(None, object())
