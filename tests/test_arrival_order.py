@@ -163,8 +163,13 @@ def _most_overtaken(messages: List[Tuple[float, float]], margin: float = 2 * WOR
 
 def test_under_load_no_message_is_overtaken_by_a_batch_of_later_ones():
     # Without the gate, the loop runs every message its last poll found ready, in the order the
-    # sockets were reported, and one that arrived first can start after most of the others (5 of
-    # the 7 other clients' messages, measured without the gate). With it, a message may be
-    # overtaken only by one that reached the server while the same handler ran.
-    overtaken = _most_overtaken(_closed_loop(gated=True))
-    assert overtaken <= 1, f"a message started after {overtaken} messages sent later"
+    # sockets were reported, and one that arrived first can start after most of the others (5 or 6
+    # of the 7 other clients' messages in most runs, measured). With it, a message may be
+    # overtaken only by one that reached the server while the same handler ran. Another process
+    # taking the CPU between a client's timestamp and its send blurs single runs, so the two are
+    # run in turn, four times each, and compared in total.
+    gated, ungated = [], []
+    for _ in range(4):
+        gated.append(_most_overtaken(_closed_loop(gated=True)))
+        ungated.append(_most_overtaken(_closed_loop(gated=False)))
+    assert sum(gated) <= max(2, sum(ungated) // 4), f"overtaken with the gate {gated}, without {ungated}"
