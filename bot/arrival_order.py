@@ -7,7 +7,7 @@ sockets found ready, and polls again only after all of them. The order within su
 order the kernel and the loop report the sockets, not the order the messages arrived: measured
 with 10 conversations sending back to back, about one message in ten arrived before others of the
 batch but started after about eight of them, and waited two rounds instead of one (p95 at twice
-p50; docs/conversation.md, "Speed").
+p50; docs/conversation.md, "Fairness under load").
 
 `ArrivalGate.enter()` lets at most one message start per turn of the loop and, when several wait,
 starts the one that reached the gate first. Between two starts the loop polls the sockets, so a

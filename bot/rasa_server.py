@@ -39,7 +39,10 @@ py-spy; docs/conversation.md, "Speed"):
   function holds (it has an input signature) with the batch converted to its dtypes;
 - once the model is loaded, the garbage collector's oldest-generation collections walk all of it
   (about 730,000 objects; 200-650 ms each, every few hundred turns, stalling every conversation);
-  the fix settles the heap after loading (bot/heap.py: collect once, then `gc.freeze()`).
+  the fix settles the heap after loading (bot/heap.py: collect once, then `gc.freeze()`);
+- under load the event loop runs every message its last poll found ready, in the order the
+  sockets were reported, and about one message in ten waited two rounds behind later ones (p95 at
+  twice p50); the fix starts one message per loop turn, the earliest first (bot/arrival_order.py).
 
 All are behaviour-preserving and applied only to the pinned Rasa version they were written for.
 One more changes what the action server is sent, for this product's actions: each call carried
