@@ -5,7 +5,11 @@ py-spy; docs/conversation.md, "Speed"):
 - every custom action's response is checked with `jsonschema.validate()`, which first validates
   the schema itself against the JSON Schema meta-schema on every call, then tries each event
   against all 23 event schemas; the fix builds the validators once and checks each event against
-  the schema for its own type (the same verdict for every response);
+  the schema for its own type (the same verdict for every response), and a response whose parts
+  pass predicates compiled from the schema (true only of what it accepts: `accepts`) skips
+  jsonschema's generic walk altogether;
+- every action's events (a bot message's card included) are deep-copied for a debug log record
+  that Rasa's default log level drops; the fix copies them only when the record is logged;
 - every event read from the tracker store or an action looks its class up by walking all Event
   subclasses (`all_subclasses`, recursive); the fix keeps a name-to-class table, rebuilt when a
   name is missing (so a class imported later is still found);
@@ -49,6 +53,10 @@ One more changes what the action server is sent, for this product's actions: eac
 the whole tracker, bot messages' attachments and every message's parse data included, as ASCII
 JSON; it now leaves out what none of the actions reads (`slim_action_call`) and sends UTF-8, each
 event's dict built once and kept on the event (events live on between turns, bot/tracker_store.py).
+Only the actions that read the conversation before the current turn (ACTIONS_READING_HISTORY:
+action_handoff, which copies the transcript for staff) get all of its events; the others get the
+events from the latest user message on (a quarter of the bytes: on this 2-core machine a call
+costs about 0.02 ms per KB at each end, and the action server's share runs on a cold core).
 
 It also guards privacy for every channel: each incoming message's ID numbers are sealed before
 Rasa sees them (connectors/privacy.py), and log records are masked (filings/identity.py).
@@ -63,6 +71,62 @@ from typing import Any, Dict, List, Optional, Text, Tuple, Type
 log = logging.getLogger(__name__)
 
 PATCHED_RASA_VERSION = "3.6.21"
+
+
+_SIMPLE_TYPES = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "null": lambda v: v is None,
+    "boolean": lambda v: isinstance(v, bool),
+    # Stricter than JSON Schema (which also counts 1.0 an integer): a value refused here is
+    # judged by jsonschema instead.
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+}
+_SUBSET = {"type", "properties", "required", "items", "const"}
+
+
+def accepts(schema: Dict[Text, Any]) -> Optional[Any]:
+    """A predicate that is true only of instances the JSON schema accepts (false: undecided),
+    built for schemas that use only type, properties, required, items and a string const; None
+    for any other schema. It lets the common valid response skip jsonschema's generic walk."""
+    if not isinstance(schema, dict) or set(schema) - _SUBSET:
+        return None
+    checks = []
+    kinds = schema.get("type")
+    if kinds is not None:
+        names = [kinds] if isinstance(kinds, str) else kinds
+        if not isinstance(names, list) or any(n not in _SIMPLE_TYPES for n in names):
+            return None
+        tests = [_SIMPLE_TYPES[n] for n in names]
+        checks.append(lambda v: any(t(v) for t in tests))
+    if "const" in schema:
+        const = schema["const"]
+        if not isinstance(const, str):
+            return None
+        checks.append(lambda v: isinstance(v, str) and v == const)
+    required = schema.get("required", [])
+    if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+        return None
+    properties = {}
+    for name, sub in (schema.get("properties") or {}).items():
+        predicate = accepts(sub)
+        if predicate is None:
+            return None
+        properties[name] = predicate
+    if required or properties:
+        def object_check(v: Any) -> bool:
+            if not isinstance(v, dict):
+                return True  # properties and required say nothing of non-objects
+            return all(r in v for r in required) and all(p(v[k]) for k, p in properties.items() if k in v)
+        checks.append(object_check)
+    if "items" in schema:
+        item = accepts(schema["items"])
+        if item is None:
+            return None
+        checks.append(lambda v: not isinstance(v, list) or all(item(x) for x in v))
+    return lambda v: all(c(v) for c in checks)
 
 
 def _patch_action_result_validation() -> None:
@@ -89,7 +153,23 @@ def _patch_action_result_validation() -> None:
     else:  # a schema this reasoning does not hold for: validate it whole
         whole, by_kind = validator_class(schema), None
 
+    # The fast path: predicates true only of what the validators accept (bot/rasa_server.accepts),
+    # so a response they pass is valid; anything else goes through jsonschema for the verdict.
+    fast_whole = accepts(outer) if by_kind is not None else None
+    fast_by_kind = {kind: accepts(variant) for kind, variant in zip(kinds, variants)} if by_kind else {}
+
+    def passes_fast(result: Any) -> bool:
+        if fast_whole is None or not fast_whole(result):
+            return False
+        for event in result.get("events") or []:
+            fast = fast_by_kind.get(event["event"])
+            if fast is None or not fast(event):
+                return False
+        return True
+
     def check(result: Dict[Text, Any]) -> None:
+        if passes_fast(result):
+            return
         whole.validate(result)
         if by_kind is None:
             return
@@ -216,17 +296,28 @@ def _patch_endpoint_sessions() -> None:
     EndpointConfig.request = request
 
 
+# The actions that read the conversation before the current turn (tracker.events further back than
+# the latest user message): action_handoff copies the transcript for staff. Every other action of
+# this product reads the current turn only (its latest message, slots, form, the slots to validate,
+# the channel), so it is sent the events from the latest user message on. A test fails when an
+# action reads the history without being listed here (tests/test_rasa_server_patches.py).
+ACTIONS_READING_HISTORY = frozenset({"action_handoff"})
+
+
 def slim_action_call(payload: Dict[Text, Any]) -> Dict[Text, Any]:
     """The call to the action server without what none of this product's actions reads: the
     attachments (custom data, buttons) of bot messages and the parse data of every user message
     but the latest, which the tracker also carries as `latest_message`. Those were two thirds of
     the tracker sent on every action call. The events keep their order, types, texts, channels,
     times and metadata, so the actions' view (slots, latest message, form slots to validate,
-    input channel, transcript) is unchanged."""
+    input channel, transcript) is unchanged. An action not in ACTIONS_READING_HISTORY gets the
+    events from the latest user message on (all of them when there is none)."""
     state = payload.get("tracker") or {}
     events = state.get("events") or []
     latest_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
-    return {**payload, "tracker": {**state, "events": [_slim(e, i == latest_user) for i, e in enumerate(events)]}}
+    first = 0 if payload.get("next_action") in ACTIONS_READING_HISTORY else max(latest_user, 0)
+    kept = [_slim(e, i == latest_user) for i, e in enumerate(events) if i >= first]
+    return {**payload, "tracker": {**state, "events": kept}}
 
 
 def _slim(event: Dict[Text, Any], latest_user: bool) -> Dict[Text, Any]:
@@ -267,8 +358,9 @@ def _patch_action_call() -> None:
         # Rasa 3.6.21's call format, its events as slim_action_call leaves them.
         state = tracker.current_state(EventVerbosity.NONE)
         events = tracker.events
-        latest = max((i for i, e in enumerate(events) if isinstance(e, UserUttered)), default=-1)
-        state["events"] = [slim_event(e, i == latest) for i, e in enumerate(events)]
+        latest = next((i for i, e in zip(range(len(events) - 1, -1, -1), reversed(events)) if isinstance(e, UserUttered)), -1)
+        first = 0 if self._name in ACTIONS_READING_HISTORY else max(latest, 0)
+        state["events"] = [slim_event(e, i == latest) for i, e in enumerate(itertools.islice(events, first, None), first)]
         result = {"next_action": self._name, "sender_id": tracker.sender_id, "tracker": state,
                   "version": rasa.__version__}
         if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
@@ -277,6 +369,45 @@ def _patch_action_call() -> None:
 
     _action_call_format.__wrapped__ = original  # type: ignore[attr-defined]
     RemoteAction._action_call_format = _action_call_format
+
+
+def _patch_action_logging() -> None:
+    import copy
+
+    import structlog
+    from rasa.core import processor
+    from rasa.shared.core.events import ActionExecutionRejected
+
+    def debug_dropped() -> bool:
+        """Whether structlog drops debug records: Rasa configures a filtering bound logger at its
+        log level, whose `debug` is then structlog's no-op."""
+        try:
+            from structlog._native import _nop
+        except ImportError:  # another structlog: assume the record is logged
+            return False
+        return getattr(structlog.get_config().get("wrapper_class"), "debug", None) is _nop
+
+    def _log_action_on_tracker(self: Any, tracker: Any, action: Any, events: Optional[List[Any]],
+                               prediction: Any) -> None:
+        # Rasa 3.6.21's, with the deep copies of the events made only for a debug record that is
+        # logged: every action's events (a bot message's card included) were copied for nothing.
+        if events is None:
+            events = []
+        quiet = debug_dropped()
+        action_was_rejected_manually = any(isinstance(event, ActionExecutionRejected) for event in events)
+        if not action_was_rejected_manually:
+            if not quiet:
+                processor.structlogger.debug("processor.actions.policy_prediction",
+                                             prediction_events=copy.deepcopy(prediction.events))
+            tracker.update_with_events(prediction.events, self.domain)
+            tracker.update(action.event_for_successful_execution(prediction))
+        if not quiet:
+            processor.structlogger.debug("processor.actions.log", action_name=action.name(),
+                                         rasa_events=copy.deepcopy(events))
+        tracker.update_with_events(events, self.domain)
+
+    _log_action_on_tracker.__wrapped__ = processor.MessageProcessor._log_action_on_tracker  # type: ignore[attr-defined]
+    processor.MessageProcessor._log_action_on_tracker = _log_action_on_tracker
 
 
 def _patch_graph_runner() -> None:
@@ -682,6 +813,7 @@ def apply_patches() -> bool:
     _patch_event_lookup()
     _patch_endpoint_sessions()
     _patch_action_call()
+    _patch_action_logging()
     _patch_graph_runner()
     _patch_sparse_feature_combination()
     _patch_state_history()

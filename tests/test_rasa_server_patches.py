@@ -125,6 +125,91 @@ def test_action_responses_get_the_same_verdict_as_rasas_validation():
     assert checked > 30
 
 
+def test_a_valid_answer_is_validated_without_jsonschemas_walk(monkeypatch):
+    import jsonschema
+    from jsonschema.validators import validator_for
+    from rasa.core.actions.action import RemoteAction
+
+    walks = []
+    cls = validator_for(RemoteAction.action_response_format_spec())
+    real = cls.iter_errors
+    monkeypatch.setattr(cls, "iter_errors", lambda self, *a, **k: walks.append(1) or real(self, *a, **k))
+    answer = {"events": [{"event": "slot", "timestamp": None, "name": "options", "value": []},
+                         {"event": "slot", "timestamp": None, "name": "service_code", "value": "P1"},
+                         {"event": "followup", "timestamp": None, "name": "filing_form"}],
+              "responses": [{"text": "【普通护照签发】收费标准", "buttons": [], "elements": [], "template": None,
+                             "custom": {"type": "service_answer", "card": {"fee": "免费"}}}]}
+    assert RemoteAction._validate_action_result(None, answer) is True
+    assert walks == []  # the fast path decided
+    with pytest.raises(jsonschema.ValidationError):
+        RemoteAction._validate_action_result(None, {"events": [{"event": "slot", "value": 1}]})
+    assert walks  # an invalid response: jsonschema's verdict, and its error message
+
+
+def _values(rng, depth=0):
+    """Random JSON-like values, with the edge cases of JSON Schema's types (bools, 1.0, None)."""
+    leaves = [None, True, False, 0, 1, 1.0, 2.5, -3, "", "fee", "slot", "bot", "action", "user", "aspect"]
+    if depth > 2 or rng.random() < 0.4:
+        return rng.choice(leaves)
+    if rng.random() < 0.5:
+        return [_values(rng, depth + 1) for _ in range(rng.randint(0, 3))]
+    keys = ["event", "name", "value", "text", "data", "timestamp", "metadata", "policy", "confidence",
+            "entities", "entity", "start", "end", "hide_rule_turn", "action_text", "events", "responses"]
+    return {rng.choice(keys): _values(rng, depth + 1) for _ in range(rng.randint(0, 4))}
+
+
+def _mutants(rng, value):
+    """A valid value with one part changed: a key dropped, a value swapped for a random one."""
+    if isinstance(value, dict) and value:
+        key = rng.choice(sorted(value))
+        changed = dict(value)
+        if rng.random() < 0.3:
+            del changed[key]
+        else:
+            changed[key] = _mutants(rng, value[key]) if rng.random() < 0.5 else _values(rng)
+        return changed
+    if isinstance(value, list) and value:
+        index = rng.randrange(len(value))
+        return [*value[:index], _mutants(rng, value[index]), *value[index + 1:]]
+    return _values(rng)
+
+
+def test_the_fast_validation_path_accepts_only_what_jsonschema_accepts():
+    import copy
+    import random
+
+    from jsonschema.validators import validator_for
+    from rasa.core.actions.action import RemoteAction
+
+    from bot.rasa_server import accepts
+
+    schema = RemoteAction.action_response_format_spec()
+    outer = copy.deepcopy(schema)
+    variants = outer["properties"]["events"]["items"].pop("oneOf")
+    schemas = [outer, *variants, {"type": "integer"}, {"type": ["number", "null"]}, {"const": "x"},
+               {"type": "array", "items": {"type": "object", "required": ["a"]}}]
+    compiled = [(s, accepts(s)) for s in schemas]
+    assert sum(p is not None for _, p in compiled) >= len(variants)  # all but the user event's schema
+    assert accepts({"oneOf": []}) is None and accepts({"type": "string", "pattern": "x"}) is None
+    samples = [e for r in _responses() if isinstance(r, dict) and isinstance(r.get("events"), list)
+               for e in r["events"]] + [r for r in _responses()]
+    rng = random.Random(3)
+    agreed = fast = 0
+    for schema_, predicate in compiled:
+        if predicate is None:
+            continue
+        validator = validator_for(schema_)(schema_)
+        values = [*samples, *(_values(rng) for _ in range(400)), *(_mutants(rng, rng.choice(samples)) for _ in range(400))]
+        for value in values:
+            if predicate(value):
+                fast += 1
+                assert validator.is_valid(value), (schema_, value)  # the fast path never accepts wrongly
+            agreed += 1
+    assert fast > 200  # and it does accept: most valid events need no jsonschema walk
+    # The integer edge case: JSON Schema takes 1.0 as an integer; the predicate leaves it to jsonschema.
+    assert accepts({"type": "integer"})(1.0) is False and validator_for({})({"type": "integer"}).is_valid(1.0)
+
+
 # -- the graph runner: Rasa's predictions, without dask and without TED when it cannot win -----
 
 @pytest.fixture(scope="module")
@@ -306,7 +391,7 @@ def test_the_action_server_gets_a_slim_tracker_that_reads_the_same():
     from rasa.shared.core.events import UserUttered
 
     tracker, domain = _conversation_tracker()
-    action = RemoteAction("validate_filing_form", EndpointConfig("http://localhost:1", enable_selective_domain=True))
+    action = RemoteAction("action_handoff", EndpointConfig("http://localhost:1", enable_selective_domain=True))
     full = RemoteAction._action_call_format.__wrapped__(action, tracker, domain)
     slim = action._action_call_format(tracker, domain)
     # What slim_action_call makes of Rasa's call, the events' dicts kept from the call before.
@@ -317,13 +402,11 @@ def test_the_action_server_gets_a_slim_tracker_that_reads_the_same():
     assert again == slim_action_call(RemoteAction._action_call_format.__wrapped__(action, tracker, domain))
     assert "parse_data" not in again["tracker"]["events"][-2] and again["tracker"]["events"][-1]["parse_data"]
     assert again["tracker"]["events"][3] is slim["tracker"]["events"][3]  # not built again
-    assert slim["next_action"] == "validate_filing_form" and slim["sender_id"] == "citizen-1"
+    assert slim["next_action"] == "action_handoff" and slim["sender_id"] == "citizen-1"
     assert len(json.dumps(slim["tracker"]["events"])) < len(json.dumps(full["tracker"]["events"])) / 2
-    assert slim["domain"] == full["domain"]  # a form validation action asks for the domain
     before, after = Tracker.from_dict(full["tracker"]), Tracker.from_dict(slim["tracker"])
     assert after.latest_message == before.latest_message and after.latest_message["intent"]["name"] == "ask_aspect"
     assert after.slots == before.slots
-    assert after.slots_to_validate() == before.slots_to_validate() == {"filing_consent": "要多久"}
     assert after.get_latest_input_channel() == before.get_latest_input_channel() == "wechat"
     assert after.active_loop == before.active_loop and after.active_loop["name"] == "filing_form"
     assert transcript(after) == transcript(before) and len(transcript(after)) == 6
@@ -334,6 +417,130 @@ def test_the_action_server_gets_a_slim_tracker_that_reads_the_same():
     assert after.events[-2]["parse_data"] == before.events[-2]["parse_data"]  # the latest message keeps it
     assert all(e["data"] == {} for e in after.events if e["event"] == "bot")
     assert all(e["data"] for e in before.events if e["event"] == "bot")
+
+
+def test_an_action_that_reads_only_the_current_turn_gets_its_events_and_reads_the_same():
+    import json
+
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.events import SlotSet, UserUttered
+    from rasa.utils.endpoints import EndpointConfig
+    from rasa_sdk import Tracker
+
+    from bot.rasa_server import slim_action_call
+
+    tracker, domain = _conversation_tracker()
+    action = RemoteAction("validate_filing_form", EndpointConfig("http://localhost:1", enable_selective_domain=True))
+    full = RemoteAction._action_call_format.__wrapped__(action, tracker, domain)
+    slim = action._action_call_format(tracker, domain)
+    assert slim == slim_action_call(full)
+    events = slim["tracker"]["events"]
+    # From the latest user message on: the message (with its parse data) and the slot to validate.
+    assert [e["event"] for e in events] == ["user", "slot"] and events[0]["parse_data"]
+    assert events == [e for e in full["tracker"]["events"][-2:]]
+    assert slim["domain"] == full["domain"]  # a form validation action asks for the domain
+    assert len(json.dumps(slim["tracker"])) < len(json.dumps(full["tracker"])) / 2
+    before, after = Tracker.from_dict(full["tracker"]), Tracker.from_dict(slim["tracker"])
+    assert after.latest_message == before.latest_message
+    assert after.slots == before.slots and after.current_slot_values() == before.current_slot_values()
+    assert after.slots_to_validate() == before.slots_to_validate() == {"filing_consent": "要多久"}
+    assert after.get_latest_input_channel() == before.get_latest_input_channel() == "wechat"
+    assert after.active_loop == before.active_loop and after.active_loop["name"] == "filing_form"
+    assert after.latest_action_name == before.latest_action_name and after.is_paused() == before.is_paused()
+    assert after.followup_action == before.followup_action
+    # The next turn: only its own events again, the earlier ones' dicts kept on them.
+    tracker.update(UserUttered("多少钱", {"name": "ask_aspect", "confidence": 0.8}, [], {"text": "多少钱"},
+                               input_channel="rest"))
+    tracker.update(SlotSet("filing_consent", "多少钱"))
+    again = action._action_call_format(tracker, domain)
+    assert again == slim_action_call(RemoteAction._action_call_format.__wrapped__(action, tracker, domain))
+    assert [e.get("text") or e.get("value") for e in again["tracker"]["events"]] == ["多少钱", "多少钱"]
+    assert Tracker.from_dict(again["tracker"]).get_latest_input_channel() == "rest"
+    # With no user message (a conversation opened by the bot) an action gets every event.
+    opening, _ = _conversation_tracker()
+    from rasa.shared.core.trackers import DialogueStateTracker
+    bare = DialogueStateTracker.from_events("citizen-2", [e for e in opening.events if not isinstance(e, UserUttered)],
+                                            domain.slots)
+    call = action._action_call_format(bare, domain)
+    assert len(call["tracker"]["events"]) == len(bare.events)
+
+
+def test_an_actions_events_are_copied_for_the_debug_log_only_when_it_is_logged(monkeypatch):
+    import copy
+    import logging
+
+    import structlog
+    from rasa.core import processor as rasa_processor
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.policies.policy import PolicyPrediction
+    from rasa.shared.core.events import ActionExecutionRejected, BotUttered, SlotSet
+
+    tracker, domain = _conversation_tracker()
+    processor = rasa_processor.MessageProcessor.__new__(rasa_processor.MessageProcessor)
+    processor.domain = domain
+    action = RemoteAction("action_answer", None)
+    prediction = PolicyPrediction([1.0], "RulePolicy", events=[SlotSet("aspect", "fee")])
+    answer = [BotUttered("【普通护照签发】收费标准", {"custom": {"type": "service_answer", "card": {"fee": "免费"}}}),
+              SlotSet("service_code", "P2")]
+    patched = rasa_processor.MessageProcessor._log_action_on_tracker
+    original = patched.__wrapped__
+
+    records = []
+
+    class Recorder:
+        def debug(self, event, **kw):
+            records.append((event, kw))
+
+    copies = []
+    real_deepcopy = copy.deepcopy
+    monkeypatch.setattr(copy, "deepcopy", lambda value, *a: copies.append(value) or real_deepcopy(value, *a))
+    monkeypatch.setattr(rasa_processor, "structlogger", Recorder())
+    saved = structlog.get_config()
+    try:
+        for level in (logging.INFO, logging.DEBUG):
+            structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level))
+            for events in (answer, [ActionExecutionRejected("action_answer")], None):
+                ours, rasas = tracker.copy(), tracker.copy()
+                copies.clear(), records.clear()
+                patched(processor, ours, action, None if events is None else list(events), prediction)
+                ours_copies, ours_records = list(copies), list(records)
+                copies.clear(), records.clear()
+                original(processor, rasas, action, None if events is None else list(events), prediction)
+                untimed = lambda t: [{k: v for k, v in e.as_dict().items() if k != "timestamp"} for e in t.events]
+                assert untimed(ours) == untimed(rasas) and len(ours.events) > len(tracker.events)
+                assert ours.current_slot_values() == rasas.current_slot_values()
+                if level == logging.INFO:  # the records are dropped: nothing copied for them
+                    assert ours_copies == [] and len(copies) >= 1
+                else:  # the records are logged: the same records, copies made as Rasa does
+                    assert ours_records == records and ours_copies == copies and records
+    finally:
+        structlog.configure(**saved)
+
+
+def test_only_the_listed_actions_read_the_conversation_before_the_current_turn():
+    """A tripwire: an action reading tracker events further back than the latest user message
+    must be in ACTIONS_READING_HISTORY, or the Rasa server sends it only the current turn."""
+    import ast
+    from pathlib import Path
+
+    from bot.rasa_server import ACTIONS_READING_HISTORY
+
+    root = Path(__file__).resolve().parents[1]
+    history_readers = {"events", "applied_events", "events_after_latest_restart", "idx_after_latest_restart",
+                       "get_last_event_for", "last_executed_action_has", "is_paused", "transcript"}
+    readers = set()
+    for path in [*sorted((root / "actions").glob("*.py")), *sorted((root / "dialogue").glob("*.py"))]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            # tracker.events, tracker.applied_events(), ...: attributes; transcript(tracker) by name too.
+            if (isinstance(node, ast.Attribute) and node.attr in history_readers) or (
+                    isinstance(node, (ast.Name, ast.FunctionDef)) and getattr(node, "id", getattr(node, "name", None)) == "transcript"):
+                readers.add(path.relative_to(root).as_posix())
+    # actions/common.py defines transcript(); actions/handoff.py is action_handoff's module.
+    assert readers == {"actions/common.py", "actions/handoff.py"}, readers
+    assert ACTIONS_READING_HISTORY == {"action_handoff"}
+    from actions.handoff import ActionHandoff
+    assert ActionHandoff().name() in ACTIONS_READING_HISTORY
 
 
 # -- the policies' state history: replayed once per tracker history -----------------------------
