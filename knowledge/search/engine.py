@@ -154,6 +154,8 @@ def catalogue_terms(documents: Sequence[SearchDocument], min_count: int = 3) -> 
 def _concept_fit(alternatives: Sequence[str], text: str, alternative_grams: Dict[str, Tuple[str, ...]]) -> float:
     """How well `text` explains a concept: 1 when it contains an alternative, else the largest
     share (at least half) of an alternative's bigrams it contains."""
+    # The reranker's innermost loop (sixty candidates times every concept of the query): plain
+    # loops, no generators.
     best = 0.0
     for alternative in alternatives:
         if alternative in text:
@@ -161,9 +163,15 @@ def _concept_fit(alternatives: Sequence[str], text: str, alternative_grams: Dict
         grams = alternative_grams.get(alternative)
         if grams is None:
             grams = tuple(g for g in char_ngrams(alternative) if len(g) == 2)
-        if len(grams) >= 2:
-            share = sum(1 for g in grams if g in text) / len(grams)
-            best = max(best, share if share >= 0.5 else 0.0)
+        count = len(grams)
+        if count >= 2:
+            found = 0
+            for g in grams:
+                if g in text:
+                    found += 1
+            share = found / count
+            if share >= 0.5 and share > best:
+                best = share
     return best
 
 
@@ -205,6 +213,7 @@ class SearchEngine:
         # Per-service values the reranker needs, computed on first use (bounded).
         self._name_grams: Dict[int, Tuple[Tuple[str, float], ...]] = {}
         self._body_texts: Dict[int, str] = {}
+        self._name_qualifiers: Dict[int, Tuple[str, ...]] = {}
         self.qualifiers = qualifiers()
         self._lookup = np.fromiter(
             (any(cue in doc.name for cue in LOOKUP_CUES) for doc in self.documents), dtype=bool, count=len(self.documents)
@@ -395,13 +404,16 @@ class SearchEngine:
         body_credit = self.config.body_coverage
         body: Optional[str] = "" if body_credit > 0 and self.documents[doc_index].body else None
         covered = total = 0.0
+        grams = analysis.alternative_grams
         for alternatives, weight in analysis.concepts:
-            fit = _concept_fit(alternatives, text, analysis.alternative_grams)
+            fit = _concept_fit(alternatives, text, grams)
             if fit < body_credit and body is not None:
                 if body == "":
                     body = self._body_text(doc_index)
-                if any(alternative in body for alternative in alternatives if len(alternative) >= 2):
-                    fit = body_credit
+                for alternative in alternatives:
+                    if len(alternative) >= 2 and alternative in body:
+                        fit = body_credit
+                        break
             covered += fit * weight
             total += weight
         return covered / total
@@ -451,8 +463,17 @@ class SearchEngine:
         return covered / total if total else 0.0
 
     def _qualifier_penalty(self, analysis: QueryAnalysis, doc_index: int) -> float:
-        name = self.documents[doc_index].name
-        unasked = sum(1 for q in self.qualifiers if q in name and q not in analysis.qualifiers)
+        in_name = self._name_qualifiers.get(doc_index)
+        if in_name is None:
+            name = self.documents[doc_index].name
+            in_name = tuple(q for q in self.qualifiers if q in name)
+            if len(self._name_qualifiers) >= NAME_GRAM_CACHE:
+                self._name_qualifiers.clear()
+            self._name_qualifiers[doc_index] = in_name
+        unasked = 0
+        for q in in_name:
+            if q not in analysis.qualifiers:
+                unasked += 1
         return min(self.config.max_qualifier_penalty, unasked * self.config.qualifier_penalty)
 
     def _name_coverage(self, analysis: QueryAnalysis, doc_index: int) -> float:
