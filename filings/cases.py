@@ -243,8 +243,9 @@ def _owner(session: Session, code: Optional[str], fallback: Department) -> Depar
 
 # -- filing -----------------------------------------------------------------------------------------
 def resolve_target(session: Session, code: str) -> Union[Service, Bundle]:
-    """The service (implementation or basic code) or bundle (code or name) to file."""
-    service = repository.get_service(session, code) if code else None
+    """The service (implementation or basic code) or bundle (code or name) to file; a service
+    with its department and materials loaded (what filing reads of its guide)."""
+    service = repository.get_service(session, code, whole=False) if code else None
     if service is not None:
         return service
     return _resolve_bundle(session, code)
