@@ -10,6 +10,9 @@ py-spy; docs/conversation.md, "Speed"):
   jsonschema's generic walk altogether;
 - every action's events (a bot message's card included) are deep-copied for a debug log record
   that Rasa's default log level drops; the fix copies them only when the record is logged;
+- every action runs on a copy of the tracker (every event replayed), kept so that the policy's
+  events can be discarded when the action is rejected; a remote action only reads the tracker,
+  so with no policy events it runs on the tracker itself;
 - every event read from the tracker store or an action looks its class up by walking all Event
   subclasses (`all_subclasses`, recursive); the fix keeps a name-to-class table, rebuilt when a
   name is missing (so a class imported later is still found);
@@ -408,6 +411,59 @@ def _patch_action_logging() -> None:
 
     _log_action_on_tracker.__wrapped__ = processor.MessageProcessor._log_action_on_tracker  # type: ignore[attr-defined]
     processor.MessageProcessor._log_action_on_tracker = _log_action_on_tracker
+
+
+def _patch_remote_action_tracker() -> None:
+    import rasa.core.actions.action
+    from rasa.core import processor
+    from rasa.core.actions.action import RemoteAction
+
+    async def _run_action(self: Any, action: Any, tracker: Any, output_channel: Any, nlg: Any, prediction: Any) -> bool:
+        # Rasa 3.6.21's, except that a remote action with no policy events to apply runs on the
+        # tracker itself instead of a copy: Rasa copies it (replaying every event) so that policy
+        # events can be discarded on a rejection, and a remote action only reads the tracker (its
+        # call is built from the tracker's state and events; the events it returns are applied
+        # below, to the tracker, as before).
+        try:
+            if isinstance(action, RemoteAction) and not prediction.events:
+                temporary_tracker = tracker
+            else:
+                temporary_tracker = tracker.copy()
+                temporary_tracker.update_with_events(prediction.events, self.domain)
+            events = await action.run(output_channel, nlg, temporary_tracker, self.domain)
+        except rasa.core.actions.action.ActionExecutionRejection:
+            events = [processor.ActionExecutionRejected(action.name(), prediction.policy_name,
+                                                        prediction.max_confidence)]
+            tracker.update(events[0])
+            return self.should_predict_another_action(action.name())
+        except Exception:
+            processor.logger.exception(
+                f"Encountered an exception while running action '{action.name()}'."
+                "Bot will continue, but the actions events are lost. "
+                "Please check the logs of your action server for "
+                "more information."
+            )
+            events = []
+
+        self._log_action_on_tracker(tracker, action, events, prediction)
+
+        if any(isinstance(e, processor.UserUttered) for e in events):
+            processor.logger.debug(
+                f"A `UserUttered` event was returned by executing "
+                f"action '{action.name()}'. This will run the default action "
+                f"'{processor.ACTION_EXTRACT_SLOTS}'."
+            )
+            tracker = await self.run_action_extract_slots(output_channel, tracker)
+
+        if action.name() != processor.ACTION_LISTEN_NAME and not action.name().startswith(processor.UTTER_PREFIX):
+            self._log_slots(tracker)
+
+        await self.execute_side_effects(events, tracker, output_channel)
+
+        return self.should_predict_another_action(action.name())
+
+    _run_action.__wrapped__ = processor.MessageProcessor._run_action  # type: ignore[attr-defined]
+    processor.MessageProcessor._run_action = _run_action
 
 
 def _patch_graph_runner() -> None:
@@ -814,6 +870,7 @@ def apply_patches() -> bool:
     _patch_endpoint_sessions()
     _patch_action_call()
     _patch_action_logging()
+    _patch_remote_action_tracker()
     _patch_graph_runner()
     _patch_sparse_feature_combination()
     _patch_state_history()

@@ -379,21 +379,29 @@ def _conversation_tracker():
     return DialogueStateTracker.from_events("citizen-1", events, domain.slots), domain
 
 
+def _action_calls(name):
+    """The conversation's tracker, the domain, a remote action of that name, and the call Rasa
+    would send it beside the one the Rasa server sends."""
+    from rasa.core.actions.action import RemoteAction
+    from rasa.utils.endpoints import EndpointConfig
+
+    tracker, domain = _conversation_tracker()
+    action = RemoteAction(name, EndpointConfig("http://localhost:1", enable_selective_domain=True))
+    full = RemoteAction._action_call_format.__wrapped__(action, tracker, domain)
+    return tracker, domain, action, full, action._action_call_format(tracker, domain)
+
+
 def test_the_action_server_gets_a_slim_tracker_that_reads_the_same():
     import json
 
     from rasa.core.actions.action import RemoteAction
-    from rasa.utils.endpoints import EndpointConfig
     from rasa_sdk import Tracker
 
     from actions.common import transcript
     from bot.rasa_server import slim_action_call
     from rasa.shared.core.events import UserUttered
 
-    tracker, domain = _conversation_tracker()
-    action = RemoteAction("action_handoff", EndpointConfig("http://localhost:1", enable_selective_domain=True))
-    full = RemoteAction._action_call_format.__wrapped__(action, tracker, domain)
-    slim = action._action_call_format(tracker, domain)
+    tracker, domain, action, full, slim = _action_calls("action_handoff")
     # What slim_action_call makes of Rasa's call, the events' dicts kept from the call before.
     assert slim == slim_action_call(full)
     assert action._action_call_format(tracker, domain) == slim
@@ -424,15 +432,11 @@ def test_an_action_that_reads_only_the_current_turn_gets_its_events_and_reads_th
 
     from rasa.core.actions.action import RemoteAction
     from rasa.shared.core.events import SlotSet, UserUttered
-    from rasa.utils.endpoints import EndpointConfig
     from rasa_sdk import Tracker
 
     from bot.rasa_server import slim_action_call
 
-    tracker, domain = _conversation_tracker()
-    action = RemoteAction("validate_filing_form", EndpointConfig("http://localhost:1", enable_selective_domain=True))
-    full = RemoteAction._action_call_format.__wrapped__(action, tracker, domain)
-    slim = action._action_call_format(tracker, domain)
+    tracker, domain, action, full, slim = _action_calls("validate_filing_form")
     assert slim == slim_action_call(full)
     events = slim["tracker"]["events"]
     # From the latest user message on: the message (with its parse data) and the slot to validate.
@@ -515,6 +519,72 @@ def test_an_actions_events_are_copied_for_the_debug_log_only_when_it_is_logged(m
                     assert ours_records == records and ours_copies == copies and records
     finally:
         structlog.configure(**saved)
+
+
+async def test_a_remote_action_runs_on_the_tracker_as_it_ran_on_rasas_copy(monkeypatch):
+    import json
+
+    from rasa.core import processor as rasa_processor
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+    from rasa.core.policies.policy import PolicyPrediction
+    from rasa.shared.core.events import SlotSet
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
+
+    calls = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        body = await request.json()
+        calls.append(body)
+        if body["next_action"] == "action_reject":
+            return web.json_response({"error": "no", "action_name": "action_reject"}, status=400)
+        return web.json_response({
+            "events": [{"event": "slot", "name": "aspect", "value": "fee", "timestamp": None}],
+            "responses": [{"text": "【普通护照签发】收费标准：免费", "custom": {"type": "service_answer"}}]})
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/webhook"
+    patched = rasa_processor.MessageProcessor._run_action
+    original = patched.__wrapped__
+    copies = []
+    real_copy = DialogueStateTracker.copy
+    monkeypatch.setattr(DialogueStateTracker, "copy", lambda self: copies.append(1) or real_copy(self))
+    try:
+        tracker, domain = _conversation_tracker()
+        processor = rasa_processor.MessageProcessor.__new__(rasa_processor.MessageProcessor)
+        processor.domain = domain
+        nlg = TemplatedNaturalLanguageGenerator(domain.responses)
+        untimed = lambda t: [{k: v for k, v in e.as_dict().items() if k != "timestamp"} for e in t.events]  # noqa: E731
+        for name, policy_events in [("action_answer", []), ("action_reject", []), ("action_answer", [SlotSet("aspect", "materials")])]:
+            results = []
+            for run in (original, patched):
+                calls.clear(), copies.clear()
+                mine = real_copy(tracker)
+                channel = CollectingOutputChannel()
+                prediction = PolicyPrediction([1.0], "RulePolicy", events=list(policy_events))
+                again = await run(processor, RemoteAction(name, EndpointConfig(url)), mine, channel, nlg, prediction)
+                call = calls[0]
+                call["tracker"].pop("latest_event_time", None)  # policy events are stamped when applied
+                for event in call["tracker"]["events"]:
+                    event.pop("timestamp", None)
+                results.append((again, untimed(mine), channel.messages, json.dumps(call, sort_keys=True), len(copies)))
+            (a, events_a, sent_a, call_a, copies_a), (b, events_b, sent_b, call_b, copies_b) = results
+            assert (a, events_a, sent_a, call_a) == (b, events_b, sent_b, call_b), name
+            assert copies_a == 1 and copies_b == (1 if policy_events else 0)
+            rejected = any(e.get("event") == "action_execution_rejected" for e in events_b)
+            assert rejected == (name == "action_reject")
+            assert [m.get("text") or m.get("custom") for m in sent_b] == (
+                [] if rejected else ["【普通护照签发】收费标准：免费", {"type": "service_answer"}])
+    finally:
+        await close_shared_sessions()
+        await runner.cleanup()
 
 
 def test_only_the_listed_actions_read_the_conversation_before_the_current_turn():
