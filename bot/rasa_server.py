@@ -307,6 +307,12 @@ def _patch_endpoint_sessions() -> None:
 ACTIONS_READING_HISTORY = frozenset({"action_handoff"})
 
 
+def first_event_sent(action_name: Optional[Text], latest_user: int) -> int:
+    """Where the events sent to an action begin: the first for an action that reads the history,
+    else the latest user message (the first when there is none, latest_user = -1)."""
+    return 0 if action_name in ACTIONS_READING_HISTORY else max(latest_user, 0)
+
+
 def slim_action_call(payload: Dict[Text, Any]) -> Dict[Text, Any]:
     """The call to the action server without what none of this product's actions reads: the
     attachments (custom data, buttons) of bot messages and the parse data of every user message
@@ -318,7 +324,7 @@ def slim_action_call(payload: Dict[Text, Any]) -> Dict[Text, Any]:
     state = payload.get("tracker") or {}
     events = state.get("events") or []
     latest_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
-    first = 0 if payload.get("next_action") in ACTIONS_READING_HISTORY else max(latest_user, 0)
+    first = first_event_sent(payload.get("next_action"), latest_user)
     kept = [_slim(e, i == latest_user) for i, e in enumerate(events) if i >= first]
     return {**payload, "tracker": {**state, "events": kept}}
 
@@ -362,7 +368,7 @@ def _patch_action_call() -> None:
         state = tracker.current_state(EventVerbosity.NONE)
         events = tracker.events
         latest = next((i for i, e in zip(range(len(events) - 1, -1, -1), reversed(events)) if isinstance(e, UserUttered)), -1)
-        first = 0 if self._name in ACTIONS_READING_HISTORY else max(latest, 0)
+        first = first_event_sent(self._name, latest)
         state["events"] = [slim_event(e, i == latest) for i, e in enumerate(itertools.islice(events, first, None), first)]
         result = {"next_action": self._name, "sender_id": tracker.sender_id, "tracker": state,
                   "version": rasa.__version__}
@@ -381,14 +387,15 @@ def _patch_action_logging() -> None:
     from rasa.core import processor
     from rasa.shared.core.events import ActionExecutionRejected
 
+    try:
+        from structlog._native import _nop
+    except ImportError:  # another structlog: every record is taken to be logged
+        _nop = None
+
     def debug_dropped() -> bool:
         """Whether structlog drops debug records: Rasa configures a filtering bound logger at its
         log level, whose `debug` is then structlog's no-op."""
-        try:
-            from structlog._native import _nop
-        except ImportError:  # another structlog: assume the record is logged
-            return False
-        return getattr(structlog.get_config().get("wrapper_class"), "debug", None) is _nop
+        return _nop is not None and getattr(structlog.get_config().get("wrapper_class"), "debug", None) is _nop
 
     def _log_action_on_tracker(self: Any, tracker: Any, action: Any, events: Optional[List[Any]],
                                prediction: Any) -> None:

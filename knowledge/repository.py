@@ -45,7 +45,7 @@ def get_service(session: Session, code: str, whole: bool = True) -> Optional[Ser
     """The service with this implementation code (or, failing that, the only service with this
     basic code), its whole guide loaded; None when there is none. With whole=False only what
     filing needs is loaded (its department and materials; the rest loads on access within the
-    session): two queries instead of eleven."""
+    session): three queries instead of eleven."""
     options = _service_options() if whole else _filing_options()
     service = session.execute(select(Service).where(Service.code == code).options(*options)).scalar_one_or_none()
     if service is None:
