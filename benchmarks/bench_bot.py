@@ -6,10 +6,10 @@ Side by side in one run, through the REST channel:
 For each, after every question of the pool has been asked once (steady state): turn latency
 p50/p95 and throughput with 1, 10 and 50 concurrent conversations (each sends its next turn as
 soon as it has the answer: the worst case; at least 10 conversations per level, one after another
-at level 1), both bots in turn at each level (bare, full, full,
-bare: the machine's speed drifts), p50/p95 of 10 conversations at
-a citizen's pace (arriving within 3 s, then 1-3 s between turns), and latency of turns 1-5 against turns 46-50 of one long
-conversation (the same five questions over and over). Also: training time of the
+at level 1), both bots in turn at each level, twice (bare, full, full, bare, then full, bare, bare,
+full: the machine's speed drifts), p50/p95 of 10 conversations at a citizen's pace (arriving
+within 3 s, then 1-3 s between turns), and the median latency of turns 1-5 against turns 46-50
+of five long conversations (the same five questions over and over). Also: training time of the
 product model and the resident memory of the servers.
 """
 from __future__ import annotations
@@ -206,26 +206,45 @@ async def load(url: str, concurrency: int, turns_each: int, pool: List[str], tag
     return figures_of(*await run_load(url, concurrency, turns_each, pool, tag, paced))
 
 
-def side_by_side(servers: List["Server"], concurrency: int, turns_each: int, pool: List[str]) -> Dict[str, dict]:
-    """Both bots at one load level, in the order A B B A: this machine's speed drifts by tens of
-    percent over minutes (other tenants), and a drift then weighs on both alike. Each bot's
-    figures pool its two runs (all their turns over all their seconds)."""
-    runs: Dict[str, List[Tuple[List[float], float]]] = {s.name: [] for s in servers}
-    for server in [*servers, *reversed(servers)]:
-        runs[server.name].append(asyncio.run(run_load(server.url, concurrency, turns_each, pool, server.name[:4])))
-    return {name: figures_of([t for timings, _ in done for t in timings], sum(e for _, e in done))
-            for name, done in runs.items()}
+def side_by_side(servers: List["Server"], concurrency: int, turns_each: int, pool: List[str],
+                 rounds: int = 2) -> Dict[str, dict]:
+    """Both bots at one load level, `rounds` times, in the order A B B A, then B A A B, and so on:
+    this machine's speed drifts by tens of percent over minutes (other tenants), and a drift then
+    weighs on both alike. Each bot's figures pool all its runs (all their turns over all their
+    seconds); `rounds_tps` is its throughput in each round, to show how far rounds differ."""
+    runs: Dict[str, List[List[Tuple[List[float], float]]]] = {s.name: [] for s in servers}
+    for r in range(rounds):
+        order = servers if r % 2 == 0 else list(reversed(servers))
+        for done in runs.values():
+            done.append([])
+        for server in [*order, *reversed(order)]:
+            runs[server.name][r].append(asyncio.run(run_load(server.url, concurrency, turns_each, pool, server.name[:4])))
+    figures = {}
+    for name, by_round in runs.items():
+        done = [run for round_runs in by_round for run in round_runs]
+        result = figures_of([t for timings, _ in done for t in timings], sum(e for _, e in done))
+        result["rounds_tps"] = [round(sum(len(t) for t, _ in rr) / sum(e for _, e in rr), 1) for rr in by_round]
+        figures[name] = result
+    return figures
 
 
-async def long_conversation(url: str, pool: List[str], tag: str, turns: int = 50, block: int = 5) -> dict:
-    """One conversation repeating the same `block` turns, so that turns 1-5 and 46-50 ask the same
-    things and differ only in how much conversation came before."""
-    timings: List[float] = []
+async def long_conversation(url: str, pool: List[str], tag: str, conversations: int = 5, turns: int = 50,
+                            block: int = 5) -> dict:
+    """`conversations` conversations one after another, each repeating the same `block` turns, so
+    that turns 1-5 and 46-50 ask the same things and differ only in how much conversation came
+    before; the median of each group over all conversations (one slow turn does not decide it)."""
+    first: List[float] = []
+    last: List[float] = []
     async with httpx.AsyncClient(timeout=120) as client:
         script = [pool[k % block] for k in range(turns)]
-        await converse(client, url, f"bench-long-{tag}-{time.time_ns()}", script, timings)
-    first, last = statistics.mean(timings[:5]), statistics.mean(timings[-5:])
-    return {"turns_1_5_ms": round(first, 1), "turns_46_50_ms": round(last, 1), "ratio": round(last / first, 2)}
+        for i in range(conversations):
+            timings: List[float] = []
+            await converse(client, url, f"bench-long-{tag}-{i}-{time.time_ns()}", script, timings)
+            first += timings[:block]
+            last += timings[-block:]
+    a, b = statistics.median(first), statistics.median(last)
+    return {"turns_1_5_ms": round(a, 1), "turns_46_50_ms": round(b, 1), "ratio": round(b / a, 2),
+            "conversations": conversations}
 
 
 def main() -> int:
@@ -297,11 +316,14 @@ def main() -> int:
         print(f"    {args.paced} conversations at a citizen's pace (1-3 s between turns): p50 {r['p50_ms']} ms  "
               f"p95 {r['p95_ms']} ms  ({r['turns']} turns)")
         lg = result["long"]
-        print(f"    long conversation: turns 1-5 {lg['turns_1_5_ms']} ms, turns 46-50 {lg['turns_46_50_ms']} ms (x{lg['ratio']})")
+        print(f"    {lg['conversations']} long conversations: median of turns 1-5 {lg['turns_1_5_ms']} ms, "
+              f"of turns 46-50 {lg['turns_46_50_ms']} ms (x{lg['ratio']})")
     if "full bot" in figures and "bare bot" in figures:
         for level in levels:
             f, b = figures["full bot"][f"c{level}"], figures["bare bot"][f"c{level}"]
-            print(f"  full/bare throughput at {level} concurrent: {f['throughput_tps'] / b['throughput_tps'] * 100:.0f}%")
+            each = ", ".join(f"{x / y * 100:.0f}%" for x, y in zip(f["rounds_tps"], b["rounds_tps"]))
+            print(f"  full/bare throughput at {level} concurrent: {f['throughput_tps'] / b['throughput_tps'] * 100:.0f}%"
+                  f" (rounds: {each})")
     if args.json:
         print(json.dumps(figures, ensure_ascii=False))
     return 0
