@@ -7,6 +7,7 @@ reconnecting client joins the room of its session id, so pushes reach every open
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -23,6 +24,20 @@ from outbound.delivery import RecipientOffline, register_sender, start_delivery
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_LENGTH = 2000
+
+
+async def stop_ping_timers() -> int:
+    """Cancel engine.io's ping timers (one task per connected widget, asleep for the ping interval)
+    as the server stops: left pending, each is destroyed with the event loop and logged as an
+    error. The widgets are not told to disconnect, so they reconnect by themselves once the
+    server is back. Returns how many were cancelled."""
+    current = asyncio.current_task()
+    timers = [task for task in asyncio.all_tasks()
+              if task is not current and getattr(task.get_coro(), "__qualname__", "") == "AsyncSocket._send_ping"]
+    for task in timers:
+        task.cancel()
+    await asyncio.gather(*timers, return_exceptions=True)
+    return len(timers)
 
 
 class WebchatOutput(SocketIOOutput):
@@ -78,6 +93,10 @@ class WebchatInput(SocketIOInput):
         @blueprint.listener("after_server_start")
         async def _start_outbound(_app, _loop) -> None:
             start_delivery()
+
+        @blueprint.listener("before_server_stop")
+        async def _stop_ping_timers(_app, _loop) -> None:
+            await stop_ping_timers()
 
         async def deliver_held(session_id: str) -> None:
             """Messages that arrived while the citizen was away, once they are back."""
