@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -418,14 +418,22 @@ class SearchEngine:
             total += weight
         return covered / total
 
+    @staticmethod
+    def _per_service(cache: Dict[int, Any], doc_index: int, compute: Callable[[int], Any]) -> Any:
+        """A per-service value the reranker needs, computed on first use and kept (bounded)."""
+        value = cache.get(doc_index)
+        if value is None:
+            value = compute(doc_index)
+            if len(cache) >= NAME_GRAM_CACHE:
+                cache.clear()
+            cache[doc_index] = value
+        return value
+
     def _body_text(self, doc_index: int) -> str:
-        text = self._body_texts.get(doc_index)
-        if text is None:
-            text = normalize(" ".join(self.documents[doc_index].body)[:MAX_BODY_CHARS])
-            if len(self._body_texts) >= NAME_GRAM_CACHE:
-                self._body_texts.clear()
-            self._body_texts[doc_index] = text
-        return text
+        return self._per_service(self._body_texts, doc_index, self._compute_body_text)
+
+    def _compute_body_text(self, doc_index: int) -> str:
+        return normalize(" ".join(self.documents[doc_index].body)[:MAX_BODY_CHARS])
 
     def _tell_siblings_apart(self, analysis: QueryAnalysis, reranked: List[Tuple[float, float, int]]):
         """Variants of one parent item share the parent's words, so the query covers them alike;
@@ -463,29 +471,25 @@ class SearchEngine:
         return covered / total if total else 0.0
 
     def _qualifier_penalty(self, analysis: QueryAnalysis, doc_index: int) -> float:
-        in_name = self._name_qualifiers.get(doc_index)
-        if in_name is None:
-            name = self.documents[doc_index].name
-            in_name = tuple(q for q in self.qualifiers if q in name)
-            if len(self._name_qualifiers) >= NAME_GRAM_CACHE:
-                self._name_qualifiers.clear()
-            self._name_qualifiers[doc_index] = in_name
+        in_name = self._per_service(self._name_qualifiers, doc_index, self._compute_name_qualifiers)
         unasked = 0
         for q in in_name:
             if q not in analysis.qualifiers:
                 unasked += 1
         return min(self.config.max_qualifier_penalty, unasked * self.config.qualifier_penalty)
 
+    def _compute_name_qualifiers(self, doc_index: int) -> Tuple[str, ...]:
+        name = self.documents[doc_index].name
+        return tuple(q for q in self.qualifiers if q in name)
+
+    def _compute_name_grams(self, doc_index: int) -> Tuple[Tuple[str, float], ...]:
+        grams = set(g for g in char_ngrams(normalize(self.documents[doc_index].name)) if len(g) == 2)
+        return tuple((g, self.chars.term_idf(g)) for g in grams)
+
     def _name_coverage(self, analysis: QueryAnalysis, doc_index: int) -> float:
         """Share (by idf weight) of the service name's bigrams that the query, with its
         expansions, explains: qualifiers nobody asked for (乘务签注, 进度查询) cost."""
-        weighted = self._name_grams.get(doc_index)
-        if weighted is None:
-            grams = set(g for g in char_ngrams(normalize(self.documents[doc_index].name)) if len(g) == 2)
-            weighted = tuple((g, self.chars.term_idf(g)) for g in grams)
-            if len(self._name_grams) >= NAME_GRAM_CACHE:
-                self._name_grams.clear()
-            self._name_grams[doc_index] = weighted
+        weighted = self._per_service(self._name_grams, doc_index, self._compute_name_grams)
         total = matched = 0.0
         for gram, weight in weighted:
             total += weight
